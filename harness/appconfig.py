@@ -1,0 +1,189 @@
+"""The app's own description (``GET /config``): components and the event graph.
+
+Drivers use it to find the chatbot and its input box, and the API driver uses the dependency graph
+to replay a UI action the way the browser does. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import TargetError
+from harness.matchers import did_you_mean
+
+__all__ = ["AppConfig", "Component", "Dependency"]
+
+INPUT_TYPES = ("textbox", "multimodaltextbox")
+SERVER_STATE_TYPES = ("state",)
+
+
+@dataclass(frozen=True)
+class Component:
+    id: int
+    type: str
+    props: dict[str, Any]
+
+    @property
+    def label(self) -> str | None:
+        label = self.props.get("label")
+        if not isinstance(label, str) or not label or label.startswith("__i18n__"):
+            return None
+        return label
+
+    @property
+    def elem_id(self) -> str | None:
+        elem_id = self.props.get("elem_id")
+        return elem_id if isinstance(elem_id, str) and elem_id else None
+
+    @property
+    def name(self) -> str:
+        """How to refer to the component in messages."""
+        if self.label:
+            return repr(self.label)
+        if self.elem_id:
+            return f"#{self.elem_id}"
+        return f"{self.type} {self.id}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One event listener of the app (an entry of ``config.dependencies``; ``id`` is the fn_index)."""
+
+    id: int
+    targets: tuple[tuple[int | None, str], ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    backend_fn: bool
+    js: str | None
+    trigger_after: int | None
+    only_on_success: bool
+    only_on_failure: bool
+    collects_event_data: bool
+    api_name: str | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, index: int, raw: dict[str, Any]) -> Dependency:
+        api_name = raw.get("api_name")
+        return cls(
+            id=int(raw.get("id", index)),
+            targets=tuple((t[0], str(t[1])) for t in raw.get("targets", [])),
+            inputs=tuple(raw.get("inputs", [])),
+            outputs=tuple(raw.get("outputs", [])),
+            backend_fn=bool(raw.get("backend_fn", True)),
+            js=raw.get("js") or None,
+            trigger_after=raw.get("trigger_after"),
+            only_on_success=bool(raw.get("trigger_only_on_success", False)),
+            only_on_failure=bool(raw.get("trigger_only_on_failure", False)),
+            collects_event_data=bool(raw.get("collects_event_data", False)),
+            api_name=api_name if isinstance(api_name, str) else None,
+            raw=raw,
+        )
+
+    def runs_after(self, parent_succeeded: bool) -> bool:
+        """Whether this chained step runs after its parent ended this way (.then/.success/.failure)."""
+        if self.only_on_success:
+            return parent_succeeded
+        if self.only_on_failure:
+            return not parent_succeeded
+        return True
+
+
+class AppConfig:
+    """Read-only view of a Gradio app's config."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.raw = config
+        self.version: str = str(config.get("version", "unknown"))
+        self.mode: str = str(config.get("mode", "blocks"))
+        self.components: dict[int, Component] = {
+            int(c["id"]): Component(int(c["id"]), str(c.get("type", "")), dict(c.get("props") or {}))
+            for c in config.get("components", [])
+        }
+        self.dependencies: list[Dependency] = [
+            Dependency.from_config(i, d) for i, d in enumerate(config.get("dependencies", []))
+        ]
+        self._listeners: dict[tuple[int | None, str], list[Dependency]] = defaultdict(list)
+        self._children: dict[int, list[Dependency]] = defaultdict(list)
+        for dep in self.dependencies:
+            if dep.trigger_after is not None:
+                self._children[dep.trigger_after].append(dep)
+            for target in dep.targets:
+                if target[0] is not None:
+                    self._listeners[target].append(dep)
+
+    @property
+    def major_version(self) -> int:
+        try:
+            return int(self.version.split(".")[0])
+        except ValueError:
+            return 0
+
+    def listeners(self, component_id: int, event: str) -> list[Dependency]:
+        """The dependencies a UI event starts, in id order (the order the frontend runs them)."""
+        return self._listeners.get((component_id, event), [])
+
+    def children(self, dependency_id: int) -> list[Dependency]:
+        """The ``.then`` / ``.success`` / ``.failure`` steps chained after a dependency."""
+        return self._children.get(dependency_id, [])
+
+    def chain(self, dependency: Dependency) -> list[Dependency]:
+        """A dependency and everything chained after it, depth first."""
+        result = [dependency]
+        for child in self.children(dependency.id):
+            result.extend(self.chain(child))
+        return result
+
+    def is_server_state(self, component_id: int) -> bool:
+        component = self.components.get(component_id)
+        return component is not None and component.type in SERVER_STATE_TYPES
+
+    # -- finding components ------------------------------------------------------------------------
+
+    def chatbots(self) -> list[Component]:
+        return [c for c in self.components.values() if c.type == "chatbot"]
+
+    def chatbot(self, selector: str | None) -> Component:
+        """The chatbot a scenario talks to: the only one, or the one ``selector`` names."""
+        bots = self.chatbots()
+        if selector is not None:
+            return self.find(selector, among=bots, what="chatbot")
+        if not bots:
+            raise TargetError("the app has no gr.Chatbot component, so there is no chat to test")
+        if len(bots) > 1:
+            names = ", ".join(b.name for b in bots)
+            raise TargetError(f"the app has {len(bots)} chatbots ({names}); say which one with 'chatbot:' in the scenario (label or elem_id)")
+        return bots[0]
+
+    def find(self, selector: str, among: list[Component] | None = None, what: str = "component") -> Component:
+        """A component by label or elem_id (``#id`` also accepted)."""
+        pool = among if among is not None else [c for c in self.components.values() if c.label or c.elem_id]
+        key = selector[1:] if selector.startswith("#") else selector
+        found = [c for c in pool if c.elem_id == key] or [c for c in pool if c.label == selector]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise TargetError(f"{len(found)} components are labelled {selector!r}; give them distinct elem_ids and use one")
+        names = sorted({n for c in pool for n in (c.label, c.elem_id) if n})
+        hint = did_you_mean(selector, names)
+        listed = f"; the app has: {', '.join(names)}" if names else ""
+        raise TargetError(f"no {what} with label or elem_id {selector!r}{hint}{listed}")
+
+    def has(self, selector: str) -> bool:
+        try:
+            self.find(selector)
+        except TargetError:
+            return False
+        return True
+
+    def input_for(self, chatbot: Component) -> Component:
+        """The textbox a person types into to talk to ``chatbot``: its submit chain writes the chatbot."""
+        for component in sorted(self.components.values(), key=lambda c: c.id):
+            if component.type not in INPUT_TYPES:
+                continue
+            for dep in self.listeners(component.id, "submit"):
+                if any(chatbot.id in d.outputs for d in self.chain(dep)):
+                    return component
+        raise TargetError(f"no textbox of the app submits to the chatbot {chatbot.name}, so there is nowhere to type a message")

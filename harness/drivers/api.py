@@ -1,0 +1,320 @@
+"""The API driver: replays each UI action through gradio_client exactly as the browser would.
+
+For an action it finds the dependencies bound to ``(component, event)`` in the app's config and
+runs each with its ``.then`` / ``.success`` / ``.failure`` chain, sending the same inputs,
+``event_data`` and ``trigger_id`` the frontend sends. It keeps the client-side component values,
+applies outputs (including update dicts) and fires ``change`` listeners of changed components and
+States. State lives on the server per session; every streamed intermediate value is kept.
+
+Not replayed: frontend-only ``js`` functions (reported in the action record) and concurrency
+between listeners of one event (they run one after the other, in id order).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import logging
+import time
+from threading import Lock
+from typing import Any
+
+import httpx
+from gradio_client import Client
+from gradio_client import utils as client_utils
+
+from harness.actions import edit_target, feedback_target_for, last_exchange_target
+from harness.appconfig import AppConfig, Component, Dependency
+from harness.drivers.base import ActionRecord, Driver, EventRecord
+from harness.errors import ActionError, AppRaised, TargetError
+from harness.history import Message, normalise_history
+from harness.scenario import Scenario, Step
+from harness.target import Target
+
+__all__ = ["ApiDriver"]
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_DEPTH = 32  # change listeners that keep triggering each other are an app bug, not a hang
+
+
+class ApiDriver(Driver):
+    """Drives the app through its HTTP API with gradio_client, one session per scenario."""
+
+    name = "api"
+
+    def __init__(self, target: Target, timeout: float = 60.0) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.client: Client | None = None
+        self.app: AppConfig | None = None
+        self.values: dict[int, Any] = {}
+        self.props: dict[int, dict[str, Any]] = {}
+        self.chatbot: Component | None = None
+        self.input_box: Component | None = None
+        self._feedback: dict[int, bool | str] = {}
+        self._record: ActionRecord | None = None
+        self._action_start = 0.0
+        self._errors: list[str] = []
+
+    # -- session -----------------------------------------------------------------------------------
+
+    def open(self, scenario: Scenario) -> None:
+        try:
+            self.client = Client(
+                self.target.url,
+                verbose=False,
+                download_files=False,
+                analytics_enabled=False,
+                httpx_kwargs={"timeout": httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))},
+            )
+        except (httpx.HTTPError, OSError) as exc:
+            raise TargetError(f"cannot reach the app at {self.target.url}: {exc}") from None
+        except ValueError as exc:
+            raise TargetError(f"{self.target.url} does not answer like a Gradio app: {exc}") from None
+        self.app = AppConfig(self.client.config)
+        self.values = {cid: copy.deepcopy(c.props.get("value")) for cid, c in self.app.components.items()}
+        self.props = {cid: {} for cid in self.app.components}
+        self.chatbot = self.app.chatbot(scenario.chatbot)
+        self.input_box = self.app.input_for(self.chatbot)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client.executor.shutdown(wait=False, cancel_futures=True)
+            self.client = None
+
+    def _require_open(self) -> tuple[Client, AppConfig, Component, Component]:
+        if self.client is None or self.app is None or self.chatbot is None or self.input_box is None:
+            raise RuntimeError("the driver is not open")
+        return self.client, self.app, self.chatbot, self.input_box
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def history(self) -> list[Message]:
+        _, _, chatbot, _ = self._require_open()
+        return normalise_history(self.values.get(chatbot.id))
+
+    def component_value(self, selector: str) -> Any:
+        _, app, _, _ = self._require_open()
+        return self.values.get(app.find(selector).id)
+
+    def input_value(self) -> Any:
+        _, _, _, box = self._require_open()
+        return self.values.get(box.id)
+
+    def has_component(self, selector: str) -> bool:
+        _, app, _, _ = self._require_open()
+        return app.has(selector)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def perform(self, step: Step) -> ActionRecord:
+        _, app, chatbot, box = self._require_open()
+        self._record = record = ActionRecord(step.label)
+        self._errors = []
+        self._action_start = time.perf_counter()
+        kind = step.kind
+        if kind == "send":
+            text = step.args["text"]
+            value: Any = {"text": text, "files": []} if box.type == "multimodaltextbox" else text
+            self._user_sets(box, value)
+            self._trigger(box.id, "submit", None)
+        elif kind in ("undo", "retry"):
+            self._require_listener(chatbot, kind)
+            history = self.history()
+            target = last_exchange_target(history, kind, step.index)
+            data = {"index": target.position, "value": self._raw(target.position).get("content")}
+            self._trigger(chatbot.id, kind, data)
+        elif kind in ("like", "dislike"):
+            self._require_listener(chatbot, "like")
+            history = self.history()
+            target = feedback_target_for(history, kind, step.index, bool(chatbot.props.get("like_user_message")))
+            wanted: bool | str = kind == "like"
+            liked: bool | str = "" if self._feedback.get(target.first) == wanted else wanted
+            self._feedback[target.first] = liked
+            contents = [self._raw(i).get("content") for i in range(target.first, target.last + 1)]
+            self._trigger(chatbot.id, "like", {"index": target.first, "value": contents, "liked": liked})
+        elif kind == "edit":
+            editable = chatbot.props.get("editable")
+            if not editable:
+                raise ActionError(f"the chatbot {chatbot.name} is not editable (no editable= setting), so there is no Edit icon")
+            history = self.history()
+            target = edit_target(history, step.args["index"])
+            if editable == "user" and history[target.position].role != "user":
+                raise ActionError(f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is a {history[target.position].role} message")
+            text = step.args["text"]
+            previous = self._raw(target.position).get("content")
+            # the frontend rewrites the message locally before it sends the event
+            messages = list(self.values[chatbot.id])
+            messages[target.position] = {**messages[target.position], "content": self._edited_content(text)}
+            self.values[chatbot.id] = messages
+            data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
+            if app.major_version >= 6:
+                data["_dispatch_value"] = [{"type": "text", "text": text}]
+            self._trigger(chatbot.id, "edit", data)
+        elif kind == "clear":
+            # the trash icon empties the chat locally, then the clear listeners run
+            self._feedback.clear()
+            self.values[chatbot.id] = []
+            self._trigger(chatbot.id, "clear", None)
+        else:  # pragma: no cover - the loader only lets known kinds through
+            raise ActionError(f"the api driver cannot do {kind!r}")
+        record.seconds = time.perf_counter() - self._action_start
+        if self._errors:
+            record.error = "; ".join(self._errors)
+            raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
+        return record
+
+    def _edited_content(self, text: str) -> Any:
+        _, app, _, _ = self._require_open()
+        return [{"text": text, "type": "text"}] if app.major_version >= 6 else text
+
+    def _raw(self, position: int) -> dict[str, Any]:
+        _, _, chatbot, _ = self._require_open()
+        value = self.values.get(chatbot.id) or []
+        entry = value[position]
+        return entry if isinstance(entry, dict) else {"content": entry}
+
+    def _require_listener(self, chatbot: Component, event: str) -> None:
+        _, app, _, _ = self._require_open()
+        if not app.listeners(chatbot.id, event):
+            icon = {"like": "Like/Dislike icons"}.get(event, f"{event.capitalize()} icon")
+            raise ActionError(f"the app has no .{event}() handler on the chatbot {chatbot.name}, so the {icon} is not shown")
+
+    def _user_sets(self, component: Component, value: Any) -> None:
+        """A person typing: the value changes and ``input`` / ``change`` listeners run."""
+        if self.values.get(component.id) == value:
+            return
+        self.values[component.id] = value
+        self._trigger(component.id, "input", None)
+        self._trigger(component.id, "change", None)
+
+    # -- the event graph ---------------------------------------------------------------------------
+
+    def _trigger(self, component_id: int, event: str, event_data: Any, depth: int = 0) -> None:
+        _, app, _, _ = self._require_open()
+        if depth > MAX_EVENT_DEPTH:
+            raise TargetError(f"more than {MAX_EVENT_DEPTH} events triggered each other in a chain; the app's change listeners loop")
+        for dep in app.listeners(component_id, event):
+            self._run_chain(dep, event_data, component_id, depth)
+
+    def _run_chain(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> None:
+        _, app, _, _ = self._require_open()
+        succeeded = self._run_dependency(dep, event_data, trigger_id, depth)
+        for child in app.children(dep.id):
+            if child.runs_after(succeeded):
+                self._run_chain(child, None, trigger_id, depth)
+
+    def _run_dependency(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> bool:
+        client, app, _, _ = self._require_open()
+        record = self._record
+        name = str(dep.raw.get("api_name") or dep.id)
+        if not dep.backend_fn:
+            if dep.js:
+                log.info("dependency %s runs only in the browser (js); the api driver skips it", name)
+            return True
+        if dep.js:
+            log.info("dependency %s has a js step the api driver cannot run; its inputs are sent as they are", name)
+        data = [None if app.is_server_state(i) else self.values.get(i) for i in dep.inputs]
+        if app.major_version < 6 and not dep.collects_event_data:
+            event_data = None
+        started = time.perf_counter()
+        result, updates = self._call(client, dep, data, event_data, trigger_id)
+        seconds = time.perf_counter() - started
+        error = self._error_of(result)
+        if record is not None:
+            record.events.append(EventRecord(dep.id, name, seconds, len(updates), error))
+            self._record_stream(dep, updates)
+        if error is not None:
+            self._errors.append(error)
+            return False
+        before = {cid: self.values.get(cid) for cid in dep.outputs}
+        self._apply(dep, list(result.get("data") or []))
+        changed = [cid for cid in dep.outputs if not app.is_server_state(cid) and self.values.get(cid) != before[cid]]
+        changed += [int(s) for s in result.get("changed_state_ids") or []]
+        for cid in changed:
+            self._trigger(cid, "change", None, depth + 1)
+        return True
+
+    def _call(self, client: Client, dep: Dependency, data: list[Any], event_data: Any, trigger_id: int) -> tuple[dict[str, Any], list[tuple[float, list[Any]]]]:
+        """One backend call over the client's session stream; returns the final message and the updates."""
+        helper = client_utils.Communicator(
+            Lock(),
+            client_utils.JobStatus(),
+            lambda *outputs: (time.perf_counter(), list(outputs)),
+            client.reset_url,
+            request_headers={"x-gradio-user": "app"},
+        )
+        body = {"data": data, "fn_index": dep.id, "event_data": event_data, "trigger_id": trigger_id}
+        hash_data = {"fn_index": dep.id, "session_hash": client.session_hash}
+
+        def run() -> dict[str, Any]:
+            event_id = client.send_data(body, hash_data, client.protocol, helper.request_headers)
+            helper.event_id = event_id
+            result = client_utils.get_pred_from_sse_v1plus(
+                helper, client.headers, client.cookies, client.pending_messages_per_event,
+                client.pending_lock, event_id, client.protocol, client.ssl_verify, client.helper_executor,
+            )
+            return result or {}
+
+        future = client.executor.submit(run)
+        try:
+            result = future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            with helper.lock:
+                helper.should_cancel = True
+            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app's {dep.raw.get('api_name') or dep.id} handler to finish") from None
+        except httpx.HTTPStatusError as exc:
+            raise TargetError(f"the app answered {exc.response.status_code} to {exc.request.url}") from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise TargetError(f"lost the connection to the app at {self.target.url}: {exc}") from None
+        except ValueError as exc:  # gradio_client: "Server stopped." and protocol surprises
+            raise TargetError(f"the app stopped answering while handling {dep.raw.get('api_name') or dep.id}: {exc}") from None
+        with helper.lock:
+            updates = list(helper.job.outputs)
+        return result, updates
+
+    @staticmethod
+    def _error_of(result: dict[str, Any]) -> str | None:
+        if "error" not in result and result.get("success", True) is not False:
+            return None
+        message = result.get("error")
+        if not message:
+            return "an exception the app does not show (launch it with show_error=True to see it)"
+        title = result.get("title")
+        return f"{title}: {message}" if title and title != "Error" else str(message)
+
+    def _record_stream(self, dep: Dependency, updates: list[tuple[float, list[Any]]]) -> None:
+        _, _, chatbot, _ = self._require_open()
+        record = self._record
+        if record is None or chatbot.id not in dep.outputs:
+            return
+        slot = dep.outputs.index(chatbot.id)
+        for at, outputs in updates:
+            if slot >= len(outputs):
+                continue
+            value = outputs[slot]
+            if isinstance(value, dict) and value.get("__type__") == "update":
+                if "value" not in value:
+                    continue
+                value = value["value"]
+            try:
+                record.stream.append(normalise_history(value))
+            except TypeError:
+                continue
+            if record.first_update is None:
+                record.first_update = at - self._action_start
+
+    def _apply(self, dep: Dependency, outputs: list[Any]) -> None:
+        _, app, _, _ = self._require_open()
+        for cid, value in zip(dep.outputs, outputs):
+            if app.is_server_state(cid):
+                continue
+            if isinstance(value, dict) and value.get("__type__") == "update":
+                props = {k: v for k, v in value.items() if k != "__type__"}
+                if "value" in props:
+                    self.values[cid] = props.pop("value")
+                self.props.setdefault(cid, {}).update(props)
+            else:
+                self.values[cid] = value

@@ -1,0 +1,75 @@
+"""The one small interface every driver implements, and what a driver reports back.
+
+A driver opens a fresh session on a target app, performs a scenario's action steps the way a
+person would, and reads what the chat shows. It knows nothing of YAML or matchers; the runner
+checks expectations against what it reads.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from harness.history import Message
+from harness.scenario import Scenario, Step
+
+__all__ = ["ActionRecord", "Driver", "EventRecord"]
+
+
+@dataclass
+class EventRecord:
+    """One backend call made for an action (a dependency of the app)."""
+
+    dependency: int
+    name: str
+    seconds: float
+    updates: int
+    error: str | None = None
+
+
+@dataclass
+class ActionRecord:
+    """What happened when an action step ran: the calls, the streamed chat values and timings."""
+
+    step: str
+    seconds: float = 0.0
+    events: list[EventRecord] = field(default_factory=list)
+    #: the chat's value after each streamed update, normalised, in arrival order
+    stream: list[list[Message]] = field(default_factory=list)
+    #: seconds from the start of the action to the first streamed update, if any
+    first_update: float | None = None
+    error: str | None = None
+
+
+class Driver(ABC):
+    """Runs one scenario's actions against one app session."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def open(self, scenario: Scenario) -> None:
+        """Start a fresh session (no history shared with any other scenario)."""
+
+    @abstractmethod
+    def perform(self, step: Step) -> ActionRecord:
+        """Do an action step and wait until the app is idle again."""
+
+    @abstractmethod
+    def history(self) -> list[Message]:
+        """The chat history as it is now, normalised."""
+
+    @abstractmethod
+    def component_value(self, selector: str) -> Any:
+        """The current value of a component named by label or elem_id."""
+
+    @abstractmethod
+    def input_value(self) -> Any:
+        """The current value of the chat's input box."""
+
+    @abstractmethod
+    def has_component(self, selector: str) -> bool:
+        """Whether the app has a component with this label or elem_id."""
+
+    def close(self) -> None:
+        """End the session and free what it holds."""

@@ -1,0 +1,300 @@
+"""Loading scenario files: YAML with line marks, JSON Schema validation, then semantic checks.
+
+Every problem becomes one ``ScenarioError`` naming the file and line, in one short paragraph:
+the schema is applied step by step, so a typo in a step reports that step and a did-you-mean,
+not a page of ``oneOf`` alternatives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from harness.errors import Location, ScenarioError
+from harness.matchers import Matcher, MatcherSpecError, compile_matcher, did_you_mean
+from harness.scenario import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
+
+__all__ = ["load_file", "load_text", "schema"]
+
+STEP_KINDS = (*ACTIONS, "expect")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The scenario JSON Schema shipped with the package."""
+    text = resources.files("harness").joinpath("schema/scenario.schema.json").read_text(encoding="utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@cache
+def _validator(pointer: str) -> jsonschema.protocols.Validator:
+    """A validator for one part of the schema (``""`` = the whole file, else a ``$defs`` path)."""
+    root = schema()
+    target: dict[str, Any] = root
+    if not pointer:
+        # the top level alone: steps are checked one by one, for short messages
+        steps = {**root["properties"]["steps"], "items": {}}
+        target = {**root, "properties": {**root["properties"], "steps": steps}}
+    else:
+        for part in pointer.split("/"):
+            target = target[part]
+        target = {**target, "$defs": root["$defs"]}
+    cls = jsonschema.validators.validator_for(root)
+    return cls(target)
+
+
+def _line_of(node: Any, path: Sequence[Any], fallback: int) -> int:
+    """The 1-based line of the deepest node along ``path`` that carries a line mark."""
+    line = fallback
+    current = node
+    for key in path:
+        lc = getattr(current, "lc", None)
+        try:
+            if lc is not None:
+                if isinstance(current, Mapping):
+                    line = lc.key(key)[0] + 1
+                else:
+                    line = lc.item(key)[0] + 1
+            current = current[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    lc = getattr(current, "lc", None)
+    if lc is not None and current is not node and not path:
+        line = lc.line + 1
+    return line
+
+
+class _FileLoader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def at(self, line: int) -> Location:
+        return Location(self.path, line)
+
+    def fail(self, message: str, node: Any, path: Sequence[Any] = (), base_line: int = 1) -> ScenarioError:
+        return ScenarioError(message, self.at(_line_of(node, path, base_line)))
+
+    def validate(self, pointer: str, data: Any, node_line: int, what: str) -> None:
+        error = best_match(_validator(pointer).iter_errors(data))
+        if error is None:
+            return
+        path = list(error.absolute_path)
+        where = what + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        message = _short(error)
+        raise self.fail(f"{where}: {message}", data, path, node_line)
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def scenarios(self, text: str) -> list[Scenario]:
+        yaml = YAML(typ="rt")
+        try:
+            documents = list(yaml.load_all(text))
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise ScenarioError(f"YAML does not parse: {problem}", self.at(line)) from None
+        except YAMLError as exc:
+            raise ScenarioError(f"YAML does not parse: {exc}", self.at(1)) from None
+        result: list[Scenario] = []
+        seen: dict[str, Location] = {}
+        for document in documents:
+            if document is None:
+                continue
+            scenario = self.scenario(document)
+            if scenario.name in seen:
+                raise ScenarioError(
+                    f"duplicate scenario name {scenario.name!r} (first at line {seen[scenario.name].line})",
+                    scenario.location,
+                )
+            seen[scenario.name] = scenario.location
+            result.append(scenario)
+        if not result:
+            raise ScenarioError("the file holds no scenario (expected a mapping with name and steps)", self.at(1))
+        return result
+
+    def scenario(self, doc: Any) -> Scenario:
+        line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
+        if not isinstance(doc, Mapping):
+            raise ScenarioError(
+                f"a scenario is a mapping with name and steps, not {_kind(doc)}", self.at(line)
+            )
+        known = tuple(schema()["properties"])
+        for key in doc:
+            if key not in known:
+                raise self.fail(f"unknown key {key!r}{did_you_mean(str(key), known)}; a scenario has {', '.join(known)}", doc, [key], line)
+        self.validate("", doc, line, "scenario")
+        steps = tuple(self.step(node, number, doc["steps"]) for number, node in enumerate(doc["steps"], start=1))
+        requires = doc.get("requires") or {}
+        return Scenario(
+            name=str(doc["name"]),
+            steps=steps,
+            location=self.at(line),
+            description=str(doc.get("description") or ""),
+            app=doc.get("app"),
+            url=doc.get("url"),
+            chatbot=doc.get("chatbot"),
+            requires_components=tuple(str(c) for c in requires.get("components", ())),
+        )
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def step(self, node: Any, number: int, steps: Any) -> Step:
+        line = _line_of(steps, [number - 1], 1)
+        where = f"step {number}"
+        if isinstance(node, str) and node in STEP_KINDS:
+            raise ScenarioError(f"{where}: write {node!r} as a mapping, e.g. '- {node}: {{}}'", self.at(line))
+        if not isinstance(node, Mapping) or not node:
+            raise ScenarioError(f"{where}: a step is a mapping with one of {', '.join(STEP_KINDS)}, not {_kind(node)}", self.at(line))
+        if len(node) != 1:
+            raise ScenarioError(f"{where}: a step has exactly one key, got {', '.join(map(str, node))}; split it into separate steps", self.at(line))
+        ((kind, value),) = node.items()
+        if kind not in STEP_KINDS:
+            raise ScenarioError(f"{where}: unknown step {kind!r}{did_you_mean(str(kind), STEP_KINDS)}; steps are {', '.join(STEP_KINDS)}", self.at(line))
+        where = f"step {number} ({kind})"
+        self.validate(f"$defs/steps/{kind}", node, line, where)
+        location = self.at(line)
+        if kind == "expect":
+            return Step(kind, number, location, expectation=self.expectation(value, line, where))
+        if kind == "send":
+            args = {"text": value} if isinstance(value, str) else {"text": value["text"]}
+        else:
+            args = dict(value or {})
+        return Step(kind, number, location, args=args)
+
+    def matcher(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Matcher:
+        try:
+            return compile_matcher(spec)
+        except MatcherSpecError as exc:
+            raise self.fail(f"{where}: {exc}", parent, path, base_line) from None
+
+    def message(self, node: Any, parent: Any, index: int, base_line: int, where: str) -> MessageExpectation:
+        line = _line_of(parent, [index], base_line)
+        here = f"{where} message {index}"
+        files = None
+        if "files" in node:
+            files = tuple(
+                FileExpectation(
+                    name=self.matcher(f["name"], f, ["name"], line, f"{here} file {i}") if "name" in f else None,
+                    mime_type=self.matcher(f["mime_type"], f, ["mime_type"], line, f"{here} file {i}") if "mime_type" in f else None,
+                )
+                for i, f in enumerate(node["files"])
+            )
+        metadata = None
+        if "metadata" in node:
+            metadata = {str(k): self.matcher(v, node["metadata"], [k], line, f"{here} metadata") for k, v in node["metadata"].items()}
+        return MessageExpectation(
+            role=self.matcher(node["role"], node, ["role"], line, here) if "role" in node else None,
+            content=self.matcher(node["content"], node, ["content"], line, here) if "content" in node else None,
+            files=files,
+            metadata=metadata,
+            location=self.at(line),
+        )
+
+    def expectation(self, value: Any, line: int, where: str) -> Expectation:
+        history = history_last = None
+        history_length = None
+        spec = value.get("history")
+        if isinstance(spec, list):
+            history = tuple(self.message(m, spec, i, line, f"{where} history") for i, m in enumerate(spec))
+        elif isinstance(spec, Mapping):
+            history_length = spec.get("length")
+            if "last" in spec:
+                history_last = tuple(self.message(m, spec["last"], i, line, f"{where} history.last") for i, m in enumerate(spec["last"]))
+        components = {
+            str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}")
+            for name, spec in (value.get("components") or {}).items()
+        }
+        stream = value.get("stream") or {}
+        return Expectation(
+            history=history,
+            history_length=history_length,
+            history_last=history_last,
+            components=components,
+            input=self.matcher(value["input"], value, ["input"], line, where) if "input" in value else None,
+            stream_min_updates=stream.get("min_updates"),
+            stream_growing=bool(stream.get("growing", False)),
+        )
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, Mapping):
+        return "an empty mapping" if not value else "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"a {type(value).__name__}"
+
+
+def _short(error: jsonschema.ValidationError) -> str:
+    """One line for a schema error, without dumping the whole offending value."""
+    validator = error.validator
+    instance = error.instance
+    if validator == "additionalProperties" and isinstance(instance, Mapping):
+        allowed = tuple(error.schema.get("properties", {}))
+        extra = [k for k in instance if k not in allowed]
+        if extra:
+            return f"unknown key {extra[0]!r}{did_you_mean(str(extra[0]), allowed)}; allowed: {', '.join(allowed)}"
+    if validator == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if validator == "type":
+        return f"expected {' or '.join(_as_list(error.validator_value))}, got {_kind(instance)}"
+    if validator in ("oneOf", "anyOf") and error.context:
+        types = sorted({t for sub in error.context if sub.validator == "type" for t in _as_list(sub.validator_value)})
+        if types:
+            return f"expected {' or '.join(types)}, got {_kind(instance)}"
+        return _short(best_match(error.context) or error.context[0])
+    if validator == "minItems" and error.validator_value == 1:
+        return "must not be empty"
+    if validator in ("minProperties", "maxProperties"):
+        return "must not be empty" if validator == "minProperties" else "takes no arguments; write {}"
+    message = str(error.message)
+    return message if len(message) < 200 else message[:200] + "..."
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def load_text(text: str, path: str = "<string>") -> list[Scenario]:
+    """Load the scenarios of a YAML text; ``path`` is used in error messages."""
+    return _FileLoader(path).scenarios(text)
+
+
+def load_file(path: str | Path) -> list[Scenario]:
+    """Load every scenario in a YAML file, or raise one ``ScenarioError`` naming file:line."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read the file: {exc}", Location(name, 1)) from None
+    return load_text(text, name)
+
+
+def iter_files(paths: Sequence[str | Path]) -> Iterator[Path]:
+    """Every scenario file under ``paths`` (``*.yaml``/``*.yml``), for the CLI."""
+    for entry in paths:
+        p = Path(entry)
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml"))
+        else:
+            yield p

@@ -1,0 +1,161 @@
+"""Matchers: pure functions from (expected spec, actual value) to a mismatch description.
+
+A matcher spec in YAML is either a plain value (exact match) or a one-key mapping naming the
+matcher. ``compile_matcher`` turns the spec into a ``Matcher``; ``Matcher.mismatch(actual)``
+returns ``None`` when it matches and a short description otherwise. Nothing here raises on a
+mismatch: only the runner does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MATCHER_NAMES", "Matcher", "MatcherSpecError", "compile_matcher", "did_you_mean"]
+
+
+class MatcherSpecError(ValueError):
+    """A matcher spec is malformed (e.g. an invalid regular expression)."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled check on one value. ``describe`` is how the expectation reads in a diff."""
+
+    describe: str
+    test: Callable[[Any], str | None]
+
+    def mismatch(self, actual: Any) -> str | None:
+        return self.test(actual)
+
+    def matches(self, actual: Any) -> bool:
+        return self.test(actual) is None
+
+
+def _show(value: Any) -> str:
+    return repr(value)
+
+
+def _equals(expected: Any) -> Matcher:
+    def test(actual: Any) -> str | None:
+        if actual == expected:
+            return None
+        return f"expected {_show(expected)}, got {_show(actual)}"
+
+    return Matcher(_show(expected), test)
+
+
+def _text_matcher(name: str, expected: Any, check: Callable[[str], bool], verb: str) -> Matcher:
+    def test(actual: Any) -> str | None:
+        if not isinstance(actual, str):
+            return f"expected text that {verb} {_show(expected)}, got {_show(actual)}"
+        return None if check(actual) else f"expected text that {verb} {_show(expected)}, got {_show(actual)}"
+
+    return Matcher(f"{{{name}: {_show(expected)}}}", test)
+
+
+def _regex(pattern: Any) -> Matcher:
+    if not isinstance(pattern, str):
+        raise MatcherSpecError(f"regex must be a string, not {type(pattern).__name__}")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise MatcherSpecError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return _text_matcher("regex", pattern, lambda s: compiled.search(s) is not None, "matches")
+
+
+def _not(spec: Any) -> Matcher:
+    inner = compile_matcher(spec)
+
+    def test(actual: Any) -> str | None:
+        return f"expected anything but {inner.describe}, got {_show(actual)}" if inner.matches(actual) else None
+
+    return Matcher(f"{{not: {inner.describe}}}", test)
+
+
+def _any_of(specs: Any) -> Matcher:
+    if not isinstance(specs, list) or not specs:
+        raise MatcherSpecError("any_of takes a non-empty list of matchers")
+    inner = [compile_matcher(s) for s in specs]
+
+    def test(actual: Any) -> str | None:
+        if any(m.matches(actual) for m in inner):
+            return None
+        return f"expected one of {', '.join(m.describe for m in inner)}, got {_show(actual)}"
+
+    return Matcher(f"{{any_of: [{', '.join(m.describe for m in inner)}]}}", test)
+
+
+def _length(expected: Any) -> Matcher:
+    if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
+        raise MatcherSpecError("length takes a whole number")
+
+    def test(actual: Any) -> str | None:
+        try:
+            size = len(actual)
+        except TypeError:
+            return f"expected something of length {expected}, got {_show(actual)}"
+        return None if size == expected else f"expected length {expected}, got length {size}: {_show(actual)}"
+
+    return Matcher(f"{{length: {expected}}}", test)
+
+
+def _string_arg(name: str, build: Callable[[str], Matcher]) -> Callable[[Any], Matcher]:
+    def make(value: Any) -> Matcher:
+        if not isinstance(value, str):
+            raise MatcherSpecError(f"{name} must be a string, not {type(value).__name__}")
+        return build(value)
+
+    return make
+
+
+_BUILDERS: dict[str, Callable[[Any], Matcher]] = {
+    "equals": _equals,
+    "contains": _string_arg("contains", lambda s: _text_matcher("contains", s, lambda a: s in a, "contains")),
+    "regex": _regex,
+    "startswith": _string_arg("startswith", lambda s: _text_matcher("startswith", s, lambda a: a.startswith(s), "starts with")),
+    "endswith": _string_arg("endswith", lambda s: _text_matcher("endswith", s, lambda a: a.endswith(s), "ends with")),
+    "not": _not,
+    "any_of": _any_of,
+    "length": _length,
+    "any": lambda _value: Matcher("{any: true}", lambda _actual: None),
+}
+
+MATCHER_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+
+
+def compile_matcher(spec: Any) -> Matcher:
+    """Compile a YAML matcher spec.
+
+    A plain value (text, number, boolean, null, list) is matched exactly. A mapping must name
+    exactly one matcher (``{contains: ...}``); to compare a mapping exactly, wrap it in ``equals``.
+    """
+    if isinstance(spec, Mapping):
+        if len(spec) != 1:
+            raise MatcherSpecError(
+                f"a matcher is a mapping with one key ({', '.join(MATCHER_NAMES)}), got keys "
+                f"{', '.join(map(str, spec))}; to compare a mapping exactly, use {{equals: ...}}"
+            )
+        ((name, value),) = spec.items()
+        if name not in _BUILDERS:
+            raise MatcherSpecError(f"unknown matcher {name!r}{did_you_mean(str(name), MATCHER_NAMES)}")
+        return _BUILDERS[name](value)
+    return _equals(_plain(spec))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers compare fine, but print noisily: turn them into plain ones."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,217 @@
+"""The pytest plugin: YAML scenario files become pytest items, one per scenario per driver.
+
+Options (command line, or ini keys of the same meaning in ``[tool.pytest.ini_options]``):
+
+* ``--chat-app module:attr`` (ini ``chat_app``): launch that Gradio app in-process on a free
+  loopback port; default ``fixtures.reference_app:demo``.
+* ``--chat-url URL`` (ini ``chat_url``): use an app that is already running.
+* ``--driver api|all`` (ini ``chat_driver``): which drivers run each scenario; default ``api``.
+* ``--chat-timeout SECONDS`` (ini ``chat_timeout``): how long one action may take; default 30.
+* ini ``chat_scenario_patterns``: file name patterns collected when pytest walks a directory
+  (default ``*.chat.yaml *.chat.yml``); files named on the command line are always collected.
+
+A scenario's own ``app:`` / ``url:`` is used only when neither is given here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.drivers import Driver, available_drivers
+from harness.errors import HarnessError, ScenarioError, StepError, TargetError
+from harness.loader import load_file
+from harness.report import format_history
+from harness.runner import RunResult, run_scenario
+from harness.scenario import Scenario
+from harness.target import DEFAULT_APP, InProcessApp, Target
+
+__all__ = ["ScenarioFile", "ScenarioItem"]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_PATTERNS = ["*.chat.yaml", "*.chat.yml"]
+
+targets_key = pytest.StashKey["Targets"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chat-harness", "Gradio chatbot scenarios (chat-harness)")
+    group.addoption("--chat-app", metavar="MODULE:ATTR", default=None,
+                    help="Gradio app to launch in-process for the scenarios (default: the bundled reference app).")
+    group.addoption("--chat-url", metavar="URL", default=None, help="Root URL of a running Gradio app to test instead.")
+    group.addoption("--driver", dest="chat_driver", default=None, choices=[*available_drivers(), "all"],
+                    help="Driver that runs each scenario (default: api).")
+    group.addoption("--chat-timeout", type=float, metavar="SECONDS", default=None,
+                    help=f"Longest an action may take before the step fails (default: {DEFAULT_TIMEOUT:g}).")
+    parser.addini("chat_app", "Gradio app (module:attr) to launch for the scenarios.", default=None)
+    parser.addini("chat_url", "Root URL of a running Gradio app to test.", default=None)
+    parser.addini("chat_driver", "Driver for scenarios: api or all.", default=None)
+    parser.addini("chat_timeout", "Seconds an action may take.", default=None)
+    parser.addini("chat_scenario_patterns", "Scenario file patterns collected in directories.", type="args", default=DEFAULT_PATTERNS)
+
+
+def _setting(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name if name != "chat_driver" else "chat_driver")
+    if value is None:
+        value = config.getini(name) or None
+    return value
+
+
+class Targets:
+    """Resolves which app a scenario runs against and owns the apps launched for the session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.url: str | None = _setting(config, "chat_url")
+        self.app: str | None = _setting(config, "chat_app")
+        self._launched: dict[str, InProcessApp] = {}
+        self._failed: dict[str, TargetError] = {}
+
+    def for_scenario(self, scenario: Scenario) -> Target:
+        if self.url:
+            return Target.from_url(self.url)
+        if self.app:
+            return self._launch(self.app)
+        if scenario.url:
+            return Target.from_url(scenario.url)
+        return self._launch(scenario.app or DEFAULT_APP)
+
+    def _launch(self, spec: str) -> Target:
+        if spec in self._failed:
+            raise self._failed[spec]
+        if spec not in self._launched:
+            app = InProcessApp(spec)
+            try:
+                app.start()
+            except TargetError as exc:
+                app.close()
+                self._failed[spec] = exc
+                raise
+            self._launched[spec] = app
+        target = self._launched[spec].target
+        assert target is not None
+        return target
+
+    def close(self) -> None:
+        for app in self._launched.values():
+            app.close()
+        self._launched.clear()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[targets_key] = Targets(config)
+    config.addinivalue_line("markers", "chat_driver(name): the driver a chat scenario item runs on")
+    # warnings raised inside an app the harness launched are the app's business, not the test's
+    config.addinivalue_line("filterwarnings", "ignore:::gradio.queueing")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    targets = config.stash.get(targets_key, None)
+    if targets is not None:
+        targets.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    if parent.session.isinitpath(file_path) or any(
+        fnmatch.fnmatch(file_path.name, pattern) for pattern in parent.config.getini("chat_scenario_patterns")
+    ):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _drivers(config: pytest.Config) -> list[str]:
+    choice = _setting(config, "chat_driver") or "api"
+    if choice == "all":
+        return list(available_drivers())
+    if choice not in available_drivers():
+        raise pytest.UsageError(f"unknown driver {choice!r}; choose one of {', '.join((*available_drivers(), 'all'))}")
+    return [choice]
+
+
+def make_driver(name: str, target: Target, timeout: float) -> Driver:
+    if name == "api":
+        from harness.drivers.api import ApiDriver
+
+        return ApiDriver(target, timeout=timeout)
+    raise pytest.UsageError(f"unknown driver {name!r}")
+
+
+class ScenarioFile(pytest.File):
+    """A YAML file of scenarios."""
+
+    def collect(self) -> list[pytest.Item]:
+        try:
+            scenarios = load_file(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(f"invalid scenario file: {exc}") from None
+        drivers = _drivers(self.config)
+        return [
+            ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver)
+            for scenario in scenarios
+            for driver in drivers
+        ]
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario run by one driver."""
+
+    def __init__(self, *, scenario: Scenario, driver_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.driver_name = driver_name
+        self.result: RunResult | None = None
+        self.target: Target | None = None
+        self.add_marker(pytest.mark.chat_driver(driver_name))
+
+    def runtest(self) -> None:
+        config = self.config
+        timeout = float(_setting(config, "chat_timeout") or DEFAULT_TIMEOUT)
+        self.target = config.stash[targets_key].for_scenario(self.scenario)
+        driver = make_driver(self.driver_name, self.target, timeout)
+        try:
+            driver.open(self.scenario)
+            missing = [c for c in self.scenario.requires_components if not driver.has_component(c)]
+            if missing:
+                pytest.skip(f"the app has no component {', '.join(map(repr, missing))} (required by the scenario)")
+            self.result = run_scenario(self.scenario, driver)
+        finally:
+            driver.close()
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        exc = excinfo.value
+        if isinstance(exc, HarnessError):
+            return self._describe(exc)
+        return super().repr_failure(excinfo, style=style)
+
+    def _describe(self, exc: HarnessError) -> str:
+        scenario = self.scenario
+        lines = [f"scenario {scenario.name!r} [{self.driver_name}] ({scenario.location})"]
+        if self.target is not None:
+            lines.append(f"target: {self.target.description}")
+        step = getattr(exc, "step", None)
+        if isinstance(exc, StepError):
+            where = f"{step.label} at {step.location}" if step is not None else "a step"
+            lines.append(f"{where}: {exc.kind}")
+            if exc.detail:
+                lines.append(exc.detail)
+            else:
+                lines.append(f"  {exc.message}")
+        elif isinstance(exc, TargetError):
+            where = f" during {step.label} at {step.location}" if step is not None else ""
+            lines.append(f"the app under test{where}: {exc}")
+        else:
+            lines.append(str(exc))
+        history = getattr(exc, "history", None)
+        if history is not None and not isinstance(exc, StepError | TargetError) or (
+            history is not None and not (isinstance(exc, StepError) and exc.detail)
+        ):
+            lines.append("chat at that point:")
+            lines.append(format_history(history))
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.location.line - 1, f"scenario: {self.scenario.name} [{self.driver_name}]"

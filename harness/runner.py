@@ -1,0 +1,203 @@
+"""Running one scenario on one driver: do the actions, check the expectations, keep a transcript.
+
+``check_expectation`` is pure: it compares an ``Expectation`` with what was observed and returns
+the readable mismatch sections. ``run_scenario`` is the only place that raises on a mismatch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.drivers.base import ActionRecord, Driver
+from harness.errors import ExpectationFailed, HarnessError, StepError, TargetError
+from harness.history import Message
+from harness.report import format_history, history_diff
+from harness.scenario import Expectation, MessageExpectation, Scenario, Step
+
+__all__ = ["Observation", "RunResult", "StepResult", "check_expectation", "run_scenario"]
+
+
+@dataclass
+class Observation:
+    """What an ``expect`` step saw."""
+
+    history: list[Message]
+    components: dict[str, Any] = field(default_factory=dict)
+    input: Any = None
+    last_action: ActionRecord | None = None
+
+
+@dataclass
+class StepResult:
+    step: Step
+    seconds: float
+    action: ActionRecord | None = None
+    observation: Observation | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """The transcript of one run: every step, and the final state for parity checks."""
+
+    scenario: Scenario
+    driver: str
+    steps: list[StepResult] = field(default_factory=list)
+    final_history: list[Message] = field(default_factory=list)
+    asserted_components: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+    seconds: float = 0.0
+
+
+def _message_problem(expected: MessageExpectation, actual: Message) -> str | None:
+    reasons = []
+    if expected.role is not None and (why := expected.role.mismatch(actual.role)):
+        reasons.append(f"role: {why}")
+    if expected.content is not None and (why := expected.content.mismatch(actual.text)):
+        reasons.append(f"content: {why}")
+    if expected.files is not None:
+        if len(expected.files) != len(actual.files):
+            reasons.append(f"files: expected {len(expected.files)}, got {len(actual.files)} ({', '.join(f.name for f in actual.files) or 'none'})")
+        else:
+            for i, (want, have) in enumerate(zip(expected.files, actual.files)):
+                if want.name is not None and (why := want.name.mismatch(have.name)):
+                    reasons.append(f"file {i} name: {why}")
+                if want.mime_type is not None and (why := want.mime_type.mismatch(have.mime_type)):
+                    reasons.append(f"file {i} mime_type: {why}")
+    if expected.metadata is not None:
+        for key, matcher in expected.metadata.items():
+            if key not in actual.metadata:
+                reasons.append(f"metadata.{key}: missing (metadata is {actual.metadata or 'empty'})")
+            elif why := matcher.mismatch(actual.metadata[key]):
+                reasons.append(f"metadata.{key}: {why}")
+    return "; ".join(reasons) or None
+
+
+def _describe(expected: MessageExpectation) -> str:
+    parts = []
+    if expected.role is not None:
+        parts.append(f"role {expected.role.describe}")
+    if expected.content is not None:
+        parts.append(f"content {expected.content.describe}")
+    if expected.files is not None:
+        parts.append(f"{len(expected.files)} file(s)")
+    if expected.metadata is not None:
+        parts.append("metadata " + ", ".join(f"{k} {m.describe}" for k, m in expected.metadata.items()))
+    return ", ".join(parts) or "any message"
+
+
+def _compare_messages(expected: Sequence[MessageExpectation], actual: Sequence[Message], offset: int, title: str, whole: bool) -> str | None:
+    problems: dict[int, str] = {}
+    for i in range(max(len(expected), len(actual))):
+        if i >= len(expected):
+            problems[i] = "unexpected message"
+        elif i >= len(actual):
+            problems[i] = "missing message"
+        elif why := _message_problem(expected[i], actual[i]):
+            problems[i] = why
+    if not problems:
+        return None
+    size = f" ({len(expected)} messages expected, {len(actual)} found)" if len(expected) != len(actual) else ""
+    lead = f"{title} differs{size}:" if whole or not size else f"{title} differs:"
+    return lead + "\n" + history_diff([_describe(e) for e in expected], actual, problems, offset)
+
+
+def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
+    """Every way ``seen`` differs from ``expectation``, as readable sections (empty = it holds)."""
+    sections: list[str] = []
+    history = seen.history
+    if expectation.history is not None:
+        if section := _compare_messages(expectation.history, history, 0, "history", True):
+            sections.append(section)
+    if expectation.history_length is not None and len(history) != expectation.history_length:
+        sections.append(f"history length: expected {expectation.history_length}, got {len(history)}:\n{format_history(history)}")
+    if expectation.history_last is not None:
+        want = expectation.history_last
+        if len(history) < len(want):
+            sections.append(f"history.last: expected at least {len(want)} messages, got {len(history)}:\n{format_history(history)}")
+        else:
+            offset = len(history) - len(want)
+            if section := _compare_messages(want, history[offset:], offset, "history.last", False):
+                sections.append(section)
+    for name, matcher in expectation.components.items():
+        if why := matcher.mismatch(seen.components.get(name)):
+            sections.append(f"component {name!r}: {why}")
+    if expectation.input is not None and (why := expectation.input.mismatch(seen.input)):
+        sections.append(f"input box: {why}")
+    if expectation.stream_min_updates is not None or expectation.stream_growing:
+        sections.extend(_check_stream(expectation, seen.last_action))
+    return sections
+
+
+def _check_stream(expectation: Expectation, action: ActionRecord | None) -> list[str]:
+    if action is None:
+        return ["stream: no action ran before this expect"]
+    texts = [h[-1].text if h else "" for h in action.stream]
+    sections = []
+    if expectation.stream_min_updates is not None and len(texts) < expectation.stream_min_updates:
+        sections.append(f"stream: expected at least {expectation.stream_min_updates} streamed updates of the chat during {action.step}, got {len(texts)}: {texts!r}")
+    if expectation.stream_growing:
+        for before, after in zip(texts, texts[1:]):
+            if not after.startswith(before):
+                sections.append(f"stream: the reply did not grow during {action.step}: {before!r} was followed by {after!r}")
+                break
+    return sections
+
+
+def observe(driver: Driver, expectation: Expectation, last_action: ActionRecord | None) -> Observation:
+    """Read from the driver only what ``expectation`` needs (plus the history)."""
+    return Observation(
+        history=driver.history(),
+        components={name: driver.component_value(name) for name in expectation.components},
+        input=driver.input_value() if expectation.input is not None else None,
+        last_action=last_action,
+    )
+
+
+def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
+    """Run every step of ``scenario`` on an opened ``driver``.
+
+    Raises ``StepError`` (with ``.step`` set) for the first step that does not hold.
+    """
+    result = RunResult(scenario, driver.name)
+    started = time.perf_counter()
+    last_action: ActionRecord | None = None
+    try:
+        for step in scenario.steps:
+            t0 = time.perf_counter()
+            entry = StepResult(step, 0.0)
+            result.steps.append(entry)
+            try:
+                if step.expectation is not None:
+                    seen = observe(driver, step.expectation, last_action)
+                    entry.observation = seen
+                    result.asserted_components.update(seen.components)
+                    if seen.input is not None or step.expectation.input is not None:
+                        result.asserted_components["(input box)"] = seen.input
+                    sections = check_expectation(step.expectation, seen)
+                    if sections:
+                        raise ExpectationFailed(f"{step.label} at {step.location}", "\n".join(sections))
+                else:
+                    last_action = entry.action = driver.perform(step)
+            except HarnessError as exc:
+                entry.error = str(exc)
+                if isinstance(exc, StepError | TargetError):
+                    exc.step = step  # type: ignore[union-attr]
+                    exc.history = _safe_history(driver)  # type: ignore[union-attr]
+                raise
+            finally:
+                entry.seconds = time.perf_counter() - t0
+        result.final_history = driver.history()
+    finally:
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _safe_history(driver: Driver) -> list[Message] | None:
+    try:
+        return driver.history()
+    except Exception:  # the history is context for a report; its absence must not hide the failure
+        return None

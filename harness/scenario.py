@@ -1,0 +1,82 @@
+"""The scenario model: what a YAML scenario means once it has been loaded and checked.
+
+Nothing here knows about YAML, HTTP or browsers; ``loader`` builds these objects and the runner
+hands the steps to a driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import Location
+from harness.matchers import Matcher
+
+__all__ = ["ACTIONS", "Expectation", "FileExpectation", "MessageExpectation", "Scenario", "Step"]
+
+#: Step kinds that act on the app; ``expect`` is the only other kind.
+ACTIONS: tuple[str, ...] = ("send", "undo", "retry", "like", "dislike", "edit", "clear")
+
+
+@dataclass(frozen=True)
+class FileExpectation:
+    name: Matcher | None = None
+    mime_type: Matcher | None = None
+
+
+@dataclass(frozen=True)
+class MessageExpectation:
+    """Checks on one message; a ``None`` field is not checked."""
+
+    role: Matcher | None = None
+    content: Matcher | None = None
+    files: tuple[FileExpectation, ...] | None = None
+    metadata: dict[str, Matcher] | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Everything one ``expect`` step checks."""
+
+    history: tuple[MessageExpectation, ...] | None = None
+    history_length: int | None = None
+    history_last: tuple[MessageExpectation, ...] | None = None
+    components: dict[str, Matcher] = field(default_factory=dict)
+    input: Matcher | None = None
+    stream_min_updates: int | None = None
+    stream_growing: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a scenario: an action with its arguments, or an expectation."""
+
+    kind: str
+    number: int
+    location: Location
+    args: dict[str, Any] = field(default_factory=dict)
+    expectation: Expectation | None = None
+
+    @property
+    def label(self) -> str:
+        return f"step {self.number} ({self.kind})"
+
+    @property
+    def index(self) -> int | None:
+        value = self.args.get("index")
+        return int(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named list of steps, with the file and line it came from."""
+
+    name: str
+    steps: tuple[Step, ...]
+    location: Location
+    description: str = ""
+    app: str | None = None
+    url: str | None = None
+    chatbot: str | None = None
+    requires_components: tuple[str, ...] = ()
