@@ -257,12 +257,21 @@ def _short(error: jsonschema.ValidationError) -> str:
     if validator == "type":
         return f"expected {' or '.join(_as_list(error.validator_value))}, got {_kind(instance)}"
     if validator in ("oneOf", "anyOf") and error.context:
+        # the alternative whose type fits the value explains the problem best
+        by_branch: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in error.context:
+            by_branch.setdefault(sub.schema_path[0] if sub.schema_path else None, []).append(sub)
+        fitting = [errs for errs in by_branch.values() if not any(e.validator == "type" and not e.relative_path for e in errs)]
+        if fitting:
+            return _short(best_match(fitting[0]) or fitting[0][0])
         types = sorted({t for sub in error.context if sub.validator == "type" for t in _as_list(sub.validator_value)})
         if types:
             return f"expected {' or '.join(types)}, got {_kind(instance)}"
         return _short(best_match(error.context) or error.context[0])
     if validator == "minItems" and error.validator_value == 1:
         return "must not be empty"
+    if validator == "maxProperties" and error.validator_value == 1:
+        return "a matcher takes exactly one key (equals, contains, regex, ...); to compare a mapping exactly, use {equals: ...}"
     if validator in ("minProperties", "maxProperties"):
         return "must not be empty" if validator == "minProperties" else "takes no arguments; write {}"
     message = str(error.message)

@@ -140,20 +140,49 @@ def make_driver(name: str, target: Target, timeout: float) -> Driver:
     raise pytest.UsageError(f"unknown driver {name!r}")
 
 
+def _shown_path(path: Path) -> Path:
+    """The path as messages show it: relative to the working directory when it is inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 class ScenarioFile(pytest.File):
     """A YAML file of scenarios."""
 
     def collect(self) -> list[pytest.Item]:
         try:
-            scenarios = load_file(self.path)
+            scenarios = load_file(_shown_path(self.path))
         except ScenarioError as exc:
-            raise self.CollectError(f"invalid scenario file: {exc}") from None
+            # an item, not a collection error, so that the other files still run
+            return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=exc)]
         drivers = _drivers(self.config)
         return [
             ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver)
             for scenario in scenarios
             for driver in drivers
         ]
+
+
+class InvalidScenarioFile(pytest.Item):
+    """Stands for a scenario file that does not load: it fails with the loader's one-line message."""
+
+    def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ScenarioError):
+            return f"invalid scenario file: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line = self.error.location.line - 1 if self.error.location else 0
+        return self.path, line, "invalid scenario file"
 
 
 class ScenarioItem(pytest.Item):

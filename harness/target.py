@@ -6,7 +6,9 @@ launches one owns it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import logging
 import os
 import socket
@@ -124,5 +126,6 @@ class InProcessApp:
 
     def close(self) -> None:
         if self.app is not None:
-            self.app.close()
+            with contextlib.redirect_stdout(io.StringIO()):  # gradio prints "Closing server ..."
+                self.app.close()
             self.app = None

@@ -80,7 +80,8 @@ class ApiDriver(Driver):
 
     def close(self) -> None:
         if self.client is not None:
-            self.client.close()
+            # Client.close() joins the heartbeat thread for up to a second; telling it to stop is enough
+            self.client._kill_heartbeat.set()
             self.client.executor.shutdown(wait=False, cancel_futures=True)
             self.client = None
 
@@ -179,8 +180,8 @@ class ApiDriver(Driver):
     def _require_listener(self, chatbot: Component, event: str) -> None:
         _, app, _, _ = self._require_open()
         if not app.listeners(chatbot.id, event):
-            icon = {"like": "Like/Dislike icons"}.get(event, f"{event.capitalize()} icon")
-            raise ActionError(f"the app has no .{event}() handler on the chatbot {chatbot.name}, so the {icon} is not shown")
+            icon = {"like": "Like and Dislike icons are"}.get(event, f"{event.capitalize()} icon is")
+            raise ActionError(f"the app has no .{event}() handler on the chatbot {chatbot.name}, so the {icon} not shown")
 
     def _user_sets(self, component: Component, value: Any) -> None:
         """A person typing: the value changes and ``input`` / ``change`` listeners run."""

@@ -1,0 +1,76 @@
+"""The ``chat-harness`` command.
+
+* ``chat-harness run [PYTEST ARGS...]``: run scenarios with pytest (the plugin is always loaded);
+  with no paths it runs the bundled ``scenarios/`` folder if there is one.
+* ``chat-harness validate PATH...``: check scenario files without running them; prints
+  ``file:line: message`` per invalid file; exit code 0 when all are valid, 1 otherwise.
+* ``chat-harness schema``: print the path of the scenario JSON Schema (for editors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from harness.errors import ScenarioError
+from harness.loader import iter_files, load_file
+
+__all__ = ["main"]
+
+
+def _run(args: Sequence[str]) -> int:
+    import pytest
+
+    argv = list(args)
+    if not any(not a.startswith("-") and Path(a).exists() for a in argv) and Path("scenarios").is_dir():
+        argv.append("scenarios")
+    return int(pytest.main(argv))
+
+
+def _validate(paths: Sequence[str]) -> int:
+    files = list(iter_files(paths))
+    if not files:
+        print("no scenario files found in " + ", ".join(paths), file=sys.stderr)
+        return 1
+    failed = 0
+    count = 0
+    for path in files:
+        if not path.exists():
+            print(f"{path}: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            count += len(load_file(path))
+        except ScenarioError as exc:
+            print(str(exc))
+            failed += 1
+    print(f"{len(files) - failed} valid, {failed} invalid file(s); {count} scenario(s)")
+    return 1 if failed else 0
+
+
+def _schema() -> int:
+    print(resources.files("harness").joinpath("schema/scenario.schema.json"))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chat-harness", description="Regression tests for Gradio chatbots, written as YAML scenarios.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios with pytest (extra arguments go to pytest)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest, e.g. scenarios/ --chat-url URL")
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("paths", nargs="+", help="files or folders of scenarios")
+    sub.add_parser("schema", help="print the path of the scenario JSON Schema")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args.pytest_args)
+    if args.command == "validate":
+        return _validate(args.paths)
+    return _schema()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Reading the event graph from real configs of the fixture apps."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.appconfig import AppConfig
+from harness.errors import TargetError
+
+
+@pytest.fixture(scope="module")
+def reference() -> AppConfig:
+    from fixtures.reference_app import demo
+
+    return AppConfig(demo.get_config_file())
+
+
+@pytest.fixture(scope="module")
+def chat_interface() -> AppConfig:
+    from fixtures.chat_interface_app import demo
+
+    return AppConfig(demo.get_config_file())
+
+
+def test_reference_graph(reference: AppConfig) -> None:
+    chatbot = reference.chatbot(None)
+    assert chatbot.label == "Chat"
+    box = reference.input_for(chatbot)
+    assert box.label == "Message"
+    (submit,) = reference.listeners(box.id, "submit")
+    chain = reference.chain(submit)
+    assert [d.raw["api_name"] for d in chain] == ["add_user_message", "stream_reply"]
+    for event in ("undo", "retry", "like", "edit", "clear"):
+        assert len(reference.listeners(chatbot.id, event)) == 1
+    assert reference.find("#conversation").label == "Conversation"
+    assert reference.find("Feedback").elem_id == "feedback"
+
+
+def test_chat_interface_graph(chat_interface: AppConfig) -> None:
+    assert chat_interface.mode == "chat_interface"
+    chatbot = chat_interface.chatbot(None)
+    assert chatbot.label is None  # an i18n label is not a usable selector
+    box = chat_interface.input_for(chatbot)
+    assert box.type == "textbox"
+    retry = chat_interface.listeners(chatbot.id, "retry")
+    assert len(retry) == 2 and retry[0].id < retry[1].id
+    (edit,) = chat_interface.listeners(chatbot.id, "edit")
+    kinds = [(c.only_on_success, c.only_on_failure) for c in chat_interface.chain(edit)[1:]]
+    assert (True, False) in kinds and (False, False) in kinds
+
+
+def test_selectors_and_errors() -> None:
+    from fixtures.odd_apps import no_chatbot, two_chatbots
+
+    with pytest.raises(TargetError, match="no gr.Chatbot component"):
+        AppConfig(no_chatbot.get_config_file()).chatbot(None)
+    two = AppConfig(two_chatbots.get_config_file())
+    with pytest.raises(TargetError, match=r"2 chatbots \('Left', 'Right'\); say which one with 'chatbot:'"):
+        two.chatbot(None)
+    right = two.chatbot("Right")
+    assert two.input_for(right).label == "Right message"
+    assert two.chatbot("#left").label == "Left"
+    with pytest.raises(TargetError, match="no chatbot with label or elem_id 'Rigth' \\(did you mean 'Right'\\?\\)"):
+        two.chatbot("Rigth")
