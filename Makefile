@@ -22,7 +22,7 @@ demo: setup
 	@echo "== bundled scenarios against the ChatInterface app"
 	$(PY) -m pytest scenarios/ -q -rs --chat-app fixtures.chat_interface_app:demo
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q -rs
 
 lint: setup

@@ -72,7 +72,7 @@ def _file_ref(data: dict[str, Any]) -> FileRef:
 
 
 def _is_file_data(value: Any) -> bool:
-    return isinstance(value, dict) and ("path" in value or "url" in value) and "orig_name" in value or (
+    return (isinstance(value, dict) and ("path" in value or "url" in value) and "orig_name" in value) or (
         isinstance(value, dict) and isinstance(value.get("meta"), dict) and value["meta"].get("_type") == "gradio.FileData"
     )
 
@@ -101,7 +101,7 @@ def _parts(content: Any) -> tuple[list[str], list[FileRef], list[str]]:
             elif kind == "component" or "component" in item:
                 components.append(str(item.get("component")))
                 value = item.get("value")
-                if _is_file_data(value):
+                if isinstance(value, dict) and _is_file_data(value):
                     files.append(_file_ref(value))
             elif _is_file_data(item):
                 files.append(_file_ref(item))

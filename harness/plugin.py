@@ -235,7 +235,7 @@ class ScenarioItem(pytest.Item):
         else:
             lines.append(str(exc))
         history = getattr(exc, "history", None)
-        if history is not None and not isinstance(exc, StepError | TargetError) or (
+        if (history is not None and not isinstance(exc, StepError | TargetError)) or (
             history is not None and not (isinstance(exc, StepError) and exc.detail)
         ):
             lines.append("chat at that point:")

@@ -43,6 +43,6 @@ def history_diff(expected: Sequence[str | None], actual: Sequence[Message], prob
             continue
         lines.append(f"  - [{shown}] {want if want is not None else '(no message)'}")
         lines.append(f"  + [{shown}] {format_message(have) if have is not None else '(no message)'}")
-        if i in problems and problems[i]:
+        if problems.get(i):
             lines.append(f"        {problems[i]}")
     return "\n".join(lines)

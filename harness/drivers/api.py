@@ -125,8 +125,7 @@ class ApiDriver(Driver):
             self._require_listener(chatbot, kind)
             history = self.history()
             target = last_exchange_target(history, kind, step.index)
-            data = {"index": target.position, "value": self._raw(target.position).get("content")}
-            self._trigger(chatbot.id, kind, data)
+            self._trigger(chatbot.id, kind, {"index": target.position, "value": self._raw(target.position).get("content")})
         elif kind in ("like", "dislike"):
             self._require_listener(chatbot, "like")
             history = self.history()
@@ -150,10 +149,10 @@ class ApiDriver(Driver):
             messages = list(self.values[chatbot.id])
             messages[target.position] = {**messages[target.position], "content": self._edited_content(text)}
             self.values[chatbot.id] = messages
-            data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
+            edit_data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
             if app.major_version >= 6:
-                data["_dispatch_value"] = [{"type": "text", "text": text}]
-            self._trigger(chatbot.id, "edit", data)
+                edit_data["_dispatch_value"] = [{"type": "text", "text": text}]
+            self._trigger(chatbot.id, "edit", edit_data)
         elif kind == "clear":
             # the trash icon empties the chat locally, then the clear listeners run
             self._feedback.clear()
