@@ -68,9 +68,6 @@ def _line_of(node: Any, path: Sequence[Any], fallback: int) -> int:
             current = current[key]
         except (KeyError, IndexError, TypeError, AttributeError):
             break
-    lc = getattr(current, "lc", None)
-    if lc is not None and current is not node and not path:
-        line = lc.line + 1
     return line
 
 

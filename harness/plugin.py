@@ -54,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _setting(config: pytest.Config, name: str) -> Any:
-    value = config.getoption(name if name != "chat_driver" else "chat_driver")
+    value = config.getoption(name)
     if value is None:
         value = config.getini(name) or None
     return value
@@ -235,9 +235,7 @@ class ScenarioItem(pytest.Item):
         else:
             lines.append(str(exc))
         history = getattr(exc, "history", None)
-        if (history is not None and not isinstance(exc, StepError | TargetError)) or (
-            history is not None and not (isinstance(exc, StepError) and exc.detail)
-        ):
+        if history is not None and not (isinstance(exc, StepError) and exc.detail):
             lines.append("chat at that point:")
             lines.append(format_history(history))
         return "\n".join(lines)
