@@ -13,7 +13,6 @@ between listeners of one event (they run one after the other, in id order).
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import logging
 import time
 from threading import Lock
@@ -25,9 +24,10 @@ from gradio_client import utils as client_utils
 
 from harness.actions import edit_target, feedback_target_for, last_exchange_target
 from harness.appconfig import AppConfig, Component, Dependency
+from harness.clientstate import ClientState, chat_values, error_text
 from harness.drivers.base import ActionRecord, Driver, EventRecord
 from harness.errors import ActionError, AppRaised, TargetError
-from harness.history import Message, normalise_history
+from harness.history import Message
 from harness.scenario import Scenario, Step
 from harness.target import Target
 
@@ -48,8 +48,7 @@ class ApiDriver(Driver):
         self.timeout = timeout
         self.client: Client | None = None
         self.app: AppConfig | None = None
-        self.values: dict[int, Any] = {}
-        self.props: dict[int, dict[str, Any]] = {}
+        self.state: ClientState | None = None
         self.chatbot: Component | None = None
         self.input_box: Component | None = None
         self._feedback: dict[int, bool | str] = {}
@@ -73,8 +72,7 @@ class ApiDriver(Driver):
         except ValueError as exc:
             raise TargetError(f"{self.target.url} does not answer like a Gradio app: {exc}") from None
         self.app = AppConfig(self.client.config)
-        self.values = {cid: copy.deepcopy(c.props.get("value")) for cid, c in self.app.components.items()}
-        self.props = {cid: {} for cid in self.app.components}
+        self.state = ClientState(self.app)
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
 
@@ -90,19 +88,25 @@ class ApiDriver(Driver):
             raise RuntimeError("the driver is not open")
         return self.client, self.app, self.chatbot, self.input_box
 
+    @property
+    def _state(self) -> ClientState:
+        if self.state is None:
+            raise RuntimeError("the driver is not open")
+        return self.state
+
     # -- reading -----------------------------------------------------------------------------------
 
     def history(self) -> list[Message]:
         _, _, chatbot, _ = self._require_open()
-        return normalise_history(self.values.get(chatbot.id))
+        return self._state.history(chatbot)
 
     def component_value(self, selector: str) -> Any:
         _, app, _, _ = self._require_open()
-        return self.values.get(app.find(selector).id)
+        return self._state.get(app.find(selector).id)
 
     def input_value(self) -> Any:
         _, _, _, box = self._require_open()
-        return self.values.get(box.id)
+        return self._state.get(box.id)
 
     def has_component(self, selector: str) -> bool:
         _, app, _, _ = self._require_open()
@@ -125,7 +129,7 @@ class ApiDriver(Driver):
             self._require_listener(chatbot, kind)
             history = self.history()
             target = last_exchange_target(history, kind, step.index)
-            self._trigger(chatbot.id, kind, {"index": target.position, "value": self._raw(target.position).get("content")})
+            self._trigger(chatbot.id, kind, {"index": target.position, "value": self._state.raw_message(chatbot, target.position).get("content")})
         elif kind in ("like", "dislike"):
             self._require_listener(chatbot, "like")
             history = self.history()
@@ -133,7 +137,7 @@ class ApiDriver(Driver):
             wanted: bool | str = kind == "like"
             liked: bool | str = "" if self._feedback.get(target.first) == wanted else wanted
             self._feedback[target.first] = liked
-            contents = [self._raw(i).get("content") for i in range(target.first, target.last + 1)]
+            contents = [self._state.raw_message(chatbot, i).get("content") for i in range(target.first, target.last + 1)]
             self._trigger(chatbot.id, "like", {"index": target.first, "value": contents, "liked": liked})
         elif kind == "edit":
             editable = chatbot.props.get("editable")
@@ -144,11 +148,8 @@ class ApiDriver(Driver):
             if editable == "user" and history[target.position].role != "user":
                 raise ActionError(f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is a {history[target.position].role} message")
             text = step.args["text"]
-            previous = self._raw(target.position).get("content")
-            # the frontend rewrites the message locally before it sends the event
-            messages = list(self.values[chatbot.id])
-            messages[target.position] = {**messages[target.position], "content": self._edited_content(text)}
-            self.values[chatbot.id] = messages
+            previous = self._state.raw_message(chatbot, target.position).get("content")
+            self._state.edit_locally(chatbot, target.position, text)
             edit_data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
             if app.major_version >= 6:
                 edit_data["_dispatch_value"] = [{"type": "text", "text": text}]
@@ -156,7 +157,7 @@ class ApiDriver(Driver):
         elif kind == "clear":
             # the trash icon empties the chat locally, then the clear listeners run
             self._feedback.clear()
-            self.values[chatbot.id] = []
+            self._state.clear_locally(chatbot)
             self._trigger(chatbot.id, "clear", None)
         else:  # pragma: no cover - the loader only lets known kinds through
             raise ActionError(f"the api driver cannot do {kind!r}")
@@ -166,16 +167,6 @@ class ApiDriver(Driver):
             raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
         return record
 
-    def _edited_content(self, text: str) -> Any:
-        _, app, _, _ = self._require_open()
-        return [{"text": text, "type": "text"}] if app.major_version >= 6 else text
-
-    def _raw(self, position: int) -> dict[str, Any]:
-        _, _, chatbot, _ = self._require_open()
-        value = self.values.get(chatbot.id) or []
-        entry = value[position]
-        return entry if isinstance(entry, dict) else {"content": entry}
-
     def _require_listener(self, chatbot: Component, event: str) -> None:
         _, app, _, _ = self._require_open()
         if not app.listeners(chatbot.id, event):
@@ -184,9 +175,9 @@ class ApiDriver(Driver):
 
     def _user_sets(self, component: Component, value: Any) -> None:
         """A person typing: the value changes and ``input`` / ``change`` listeners run."""
-        if self.values.get(component.id) == value:
+        if self._state.get(component.id) == value:
             return
-        self.values[component.id] = value
+        self._state.set(component.id, value)
         self._trigger(component.id, "input", None)
         self._trigger(component.id, "change", None)
 
@@ -216,22 +207,20 @@ class ApiDriver(Driver):
             return True
         if dep.js:
             log.info("dependency %s has a js step the api driver cannot run; its inputs are sent as they are", name)
-        data = [None if app.is_server_state(i) else self.values.get(i) for i in dep.inputs]
+        data = self._state.inputs(dep)
         if app.major_version < 6 and not dep.collects_event_data:
             event_data = None
         started = time.perf_counter()
         result, updates = self._call(client, dep, data, event_data, trigger_id)
         seconds = time.perf_counter() - started
-        error = self._error_of(result)
+        error = error_text(result)
         if record is not None:
             record.events.append(EventRecord(dep.id, name, seconds, len(updates), error))
             self._record_stream(dep, updates)
         if error is not None:
             self._errors.append(error)
             return False
-        before = {cid: self.values.get(cid) for cid in dep.outputs}
-        self._apply(dep, list(result.get("data") or []))
-        changed = [cid for cid in dep.outputs if not app.is_server_state(cid) and self.values.get(cid) != before[cid]]
+        changed = self._state.apply(dep, list(result.get("data") or []))
         changed += [int(s) for s in result.get("changed_state_ids") or []]
         for cid in changed:
             self._trigger(cid, "change", None, depth + 1)
@@ -275,46 +264,15 @@ class ApiDriver(Driver):
             updates = list(helper.job.outputs)
         return result, updates
 
-    @staticmethod
-    def _error_of(result: dict[str, Any]) -> str | None:
-        if "error" not in result and result.get("success", True) is not False:
-            return None
-        message = result.get("error")
-        if not message:
-            return "an exception the app does not show (launch it with show_error=True to see it)"
-        title = result.get("title")
-        return f"{title}: {message}" if title and title != "Error" else str(message)
-
     def _record_stream(self, dep: Dependency, updates: list[tuple[float, list[Any]]]) -> None:
         _, _, chatbot, _ = self._require_open()
         record = self._record
-        if record is None or chatbot.id not in dep.outputs:
+        if record is None:
             return
-        slot = dep.outputs.index(chatbot.id)
         for at, outputs in updates:
-            if slot >= len(outputs):
+            histories = chat_values(dep, chatbot, [outputs])
+            if not histories:
                 continue
-            value = outputs[slot]
-            if isinstance(value, dict) and value.get("__type__") == "update":
-                if "value" not in value:
-                    continue
-                value = value["value"]
-            try:
-                record.stream.append(normalise_history(value))
-            except TypeError:
-                continue
+            record.stream.extend(histories)
             if record.first_update is None:
                 record.first_update = at - self._action_start
-
-    def _apply(self, dep: Dependency, outputs: list[Any]) -> None:
-        _, app, _, _ = self._require_open()
-        for cid, value in zip(dep.outputs, outputs):
-            if app.is_server_state(cid):
-                continue
-            if isinstance(value, dict) and value.get("__type__") == "update":
-                props = {k: v for k, v in value.items() if k != "__type__"}
-                if "value" in props:
-                    self.values[cid] = props.pop("value")
-                self.props.setdefault(cid, {}).update(props)
-            else:
-                self.values[cid] = value

@@ -1,0 +1,110 @@
+"""The values the frontend holds for one session, and how backend outputs and local edits change them.
+
+Both drivers keep one ``ClientState``: the API driver feeds it the outputs gradio_client receives,
+the browser driver the outputs the page received (captured from its own network traffic). Either
+way the chat history a scenario checks is the value the app sent, not a re-reading of rendered
+markdown.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from harness.appconfig import AppConfig, Component, Dependency
+from harness.history import Message, normalise_history
+
+__all__ = ["ClientState", "chat_values", "error_text"]
+
+
+class ClientState:
+    """Client-side component values (what the browser would send as inputs) for one session."""
+
+    def __init__(self, app: AppConfig) -> None:
+        self.app = app
+        self.values: dict[int, Any] = {cid: copy.deepcopy(c.props.get("value")) for cid, c in app.components.items()}
+        self.props: dict[int, dict[str, Any]] = {cid: {} for cid in app.components}
+
+    def get(self, component_id: int) -> Any:
+        return self.values.get(component_id)
+
+    def set(self, component_id: int, value: Any) -> None:
+        self.values[component_id] = value
+
+    def inputs(self, dep: Dependency) -> list[Any]:
+        """The data the frontend sends for ``dep``: current values, ``None`` for server-side State."""
+        return [None if self.app.is_server_state(i) else self.values.get(i) for i in dep.inputs]
+
+    def apply(self, dep: Dependency, outputs: Sequence[Any]) -> list[int]:
+        """Apply a dependency's outputs (values or update dicts); returns the ids whose value changed."""
+        changed = []
+        for cid, value in zip(dep.outputs, outputs):
+            if self.app.is_server_state(cid):
+                continue
+            before = self.values.get(cid)
+            if isinstance(value, dict) and value.get("__type__") == "update":
+                props = {k: v for k, v in value.items() if k != "__type__"}
+                if "value" in props:
+                    self.values[cid] = props.pop("value")
+                self.props.setdefault(cid, {}).update(props)
+            else:
+                self.values[cid] = value
+            if self.values.get(cid) != before:
+                changed.append(cid)
+        return changed
+
+    # -- what the chatbot's own icons do before any handler runs -----------------------------------
+
+    def edit_locally(self, chatbot: Component, position: int, text: str) -> None:
+        """The Edit box's Submit rewrites the message in place, then the ``.edit`` listeners run."""
+        messages = list(self.values.get(chatbot.id) or [])
+        content: Any = [{"text": text, "type": "text"}] if self.app.major_version >= 6 else text
+        messages[position] = {**messages[position], "content": content}
+        self.values[chatbot.id] = messages
+
+    def clear_locally(self, chatbot: Component) -> None:
+        """The trash icon empties the chat, then the ``.clear`` listeners run."""
+        self.values[chatbot.id] = []
+
+    def raw_message(self, chatbot: Component, position: int) -> dict[str, Any]:
+        entry = (self.values.get(chatbot.id) or [])[position]
+        return entry if isinstance(entry, dict) else {"content": entry}
+
+    def history(self, chatbot: Component) -> list[Message]:
+        return normalise_history(self.values.get(chatbot.id))
+
+
+def chat_values(dep: Dependency, chatbot: Component, updates: Iterable[Sequence[Any]]) -> list[list[Message]]:
+    """The chat history carried by each of ``updates`` (output lists of ``dep``), normalised.
+
+    Updates that do not touch the chatbot's value (or are not a history) are skipped.
+    """
+    if chatbot.id not in dep.outputs:
+        return []
+    slot = dep.outputs.index(chatbot.id)
+    histories = []
+    for outputs in updates:
+        if slot >= len(outputs):
+            continue
+        value = outputs[slot]
+        if isinstance(value, dict) and value.get("__type__") == "update":
+            if "value" not in value:
+                continue
+            value = value["value"]
+        try:
+            histories.append(normalise_history(value))
+        except TypeError:
+            continue
+    return histories
+
+
+def error_text(output: dict[str, Any]) -> str | None:
+    """The error a finished event carries (``None`` when it succeeded), as the app's toast shows it."""
+    if "error" not in output and output.get("success", True) is not False:
+        return None
+    message = output.get("error")
+    if not message:
+        return "an exception the app does not show (launch it with show_error=True to see it)"
+    title = output.get("title")
+    return f"{title}: {message}" if title and title != "Error" else str(message)
