@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from harness.errors import ActionError
 from harness.history import Message, feedback_target, last_exchange_index, resolve_index
 
-__all__ = ["Target", "edit_target", "feedback_target_for", "last_exchange_target"]
+__all__ = ["Target", "clear_target", "edit_target", "feedback_target_for", "last_exchange_target"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,9 @@ def edit_target(history: Sequence[Message], index: int) -> Target:
     if position is None:
         raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
     return Target(position, position, position)
+
+
+def clear_target(history: Sequence[Message]) -> None:
+    """The trash icon is shown only above a chat that has messages."""
+    if not history:
+        raise ActionError("nothing to clear: the chat is empty (the trash icon is shown only when the chat has messages)")

@@ -82,6 +82,11 @@ class Dependency:
             raw=raw,
         )
 
+    @property
+    def name(self) -> str:
+        """How to refer to the dependency in messages: its API name, else its fn_index."""
+        return f"/{self.api_name}" if self.api_name else f"fn {self.id}"
+
     def runs_after(self, parent_succeeded: bool) -> bool:
         """Whether this chained step runs after its parent ended this way (.then/.success/.failure)."""
         if self.only_on_success:
@@ -135,6 +140,20 @@ class AppConfig:
         for child in self.children(dependency.id):
             result.extend(self.chain(child))
         return result
+
+    def layout_order(self) -> list[int]:
+        """Component ids in the order the page lays them out (depth first through ``config.layout``)."""
+        order: list[int] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if isinstance(node.get("id"), int) and node["id"] in self.components:
+                    order.append(node["id"])
+                for child in node.get("children") or []:
+                    walk(child)
+
+        walk(self.raw.get("layout"))
+        return order
 
     def is_server_state(self, component_id: int) -> bool:
         component = self.components.get(component_id)

@@ -15,7 +15,7 @@ from typing import Any
 from harness.appconfig import AppConfig, Component, Dependency
 from harness.history import Message, normalise_history
 
-__all__ = ["ClientState", "chat_values", "error_text"]
+__all__ = ["ClientState", "chat_values", "error_text", "shown_value"]
 
 
 class ClientState:
@@ -108,3 +108,18 @@ def error_text(output: dict[str, Any]) -> str | None:
         return "an exception the app does not show (launch it with show_error=True to see it)"
     title = output.get("title")
     return f"{title}: {message}" if title and title != "Error" else str(message)
+
+
+def shown_value(component: Component, value: Any) -> Any:
+    """A component's value as its widget shows it, so both drivers report the same thing.
+
+    A textbox shows ``None`` as an empty box; a multimodal textbox's value is compared by its text
+    (its files are part of the message it sends, not of what is typed).
+    """
+    if component.type == "textbox":
+        return "" if value is None else value
+    if component.type == "multimodaltextbox":
+        if isinstance(value, dict):
+            return str(value.get("text") or "")
+        return "" if value is None else value
+    return value

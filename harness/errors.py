@@ -7,7 +7,8 @@ One root, three kinds of trouble, so a report can say whose problem it is::
     ├── StepError              a step of a valid scenario did not hold
     │   ├── ExpectationFailed  an ``expect`` did not match what the app shows
     │   ├── ActionError        the step cannot be done on this app (no undo handler, index out of range)
-    │   └── AppRaised          the app raised an error while handling the step
+    │   ├── AppRaised          the app raised an error while handling the step
+    │   └── PageMismatch       the page does not show what the app sent (browser driver)
     └── TargetError            the app under test cannot be reached or used (down, no chatbot, ...)
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "ExpectationFailed",
     "HarnessError",
     "Location",
+    "PageMismatch",
     "ScenarioError",
     "StepError",
     "TargetError",
@@ -81,6 +83,12 @@ class AppRaised(StepError):
     """The app raised an error (``gr.Error`` or an exception) while handling the step."""
 
     kind = "the app raised an error"
+
+
+class PageMismatch(StepError):
+    """The page does not show the history the app sent it (a rendering or frontend problem)."""
+
+    kind = "the page does not show what the app sent"
 
 
 class TargetError(HarnessError):

@@ -47,6 +47,8 @@ class Message:
     metadata: dict[str, Any] = field(default_factory=dict)
     options: tuple[dict[str, Any], ...] = ()
     raw: Any = None
+    #: what the page displays for this message (browser driver only; not compared)
+    shown: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The readable form used in diffs, transcripts and parity checks (no raw value)."""

@@ -9,4 +9,4 @@ __all__ = ["ActionRecord", "Driver", "EventRecord", "available_drivers"]
 
 def available_drivers() -> tuple[str, ...]:
     """Driver names accepted by ``--driver`` (besides ``all``)."""
-    return ("api",)
+    return ("api", "browser")

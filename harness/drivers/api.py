@@ -13,18 +13,21 @@ between listeners of one event (they run one after the other, in id order).
 from __future__ import annotations
 
 import concurrent.futures
+import copy
+import json
 import logging
+import threading
 import time
-from threading import Lock
 from typing import Any
 
 import httpx
 from gradio_client import Client
 from gradio_client import utils as client_utils
+from httpx_sse import connect_sse
 
-from harness.actions import edit_target, feedback_target_for, last_exchange_target
+from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
 from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text
+from harness.clientstate import ClientState, chat_values, error_text, shown_value
 from harness.drivers.base import ActionRecord, Driver, EventRecord
 from harness.errors import ActionError, AppRaised, TargetError
 from harness.history import Message
@@ -55,6 +58,8 @@ class ApiDriver(Driver):
         self._record: ActionRecord | None = None
         self._action_start = 0.0
         self._errors: list[str] = []
+        self._http: httpx.Client | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-harness-api")
 
     # -- session -----------------------------------------------------------------------------------
 
@@ -73,6 +78,12 @@ class ApiDriver(Driver):
             raise TargetError(f"{self.target.url} does not answer like a Gradio app: {exc}") from None
         self.app = AppConfig(self.client.config)
         self.state = ClientState(self.app)
+        self._http = httpx.Client(
+            headers={**self.client.headers, "x-gradio-user": "app"},
+            cookies=getattr(self.client, "cookies", None),
+            verify=self.client.ssl_verify,
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+        )
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
 
@@ -82,6 +93,10 @@ class ApiDriver(Driver):
             self.client._kill_heartbeat.set()
             self.client.executor.shutdown(wait=False, cancel_futures=True)
             self.client = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _require_open(self) -> tuple[Client, AppConfig, Component, Component]:
         if self.client is None or self.app is None or self.chatbot is None or self.input_box is None:
@@ -102,11 +117,12 @@ class ApiDriver(Driver):
 
     def component_value(self, selector: str) -> Any:
         _, app, _, _ = self._require_open()
-        return self._state.get(app.find(selector).id)
+        component = app.find(selector)
+        return shown_value(component, self._state.get(component.id))
 
     def input_value(self) -> Any:
         _, _, _, box = self._require_open()
-        return self._state.get(box.id)
+        return shown_value(box, self._state.get(box.id))
 
     def has_component(self, selector: str) -> bool:
         _, app, _, _ = self._require_open()
@@ -156,6 +172,7 @@ class ApiDriver(Driver):
             self._trigger(chatbot.id, "edit", edit_data)
         elif kind == "clear":
             # the trash icon empties the chat locally, then the clear listeners run
+            clear_target(self.history())
             self._feedback.clear()
             self._state.clear_locally(chatbot)
             self._trigger(chatbot.id, "clear", None)
@@ -200,7 +217,7 @@ class ApiDriver(Driver):
     def _run_dependency(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> bool:
         client, app, _, _ = self._require_open()
         record = self._record
-        name = str(dep.raw.get("api_name") or dep.id)
+        name = dep.name
         if not dep.backend_fn:
             if dep.js:
                 log.info("dependency %s runs only in the browser (js); the api driver skips it", name)
@@ -227,42 +244,77 @@ class ApiDriver(Driver):
         return True
 
     def _call(self, client: Client, dep: Dependency, data: list[Any], event_data: Any, trigger_id: int) -> tuple[dict[str, Any], list[tuple[float, list[Any]]]]:
-        """One backend call over the client's session stream; returns the final message and the updates."""
-        helper = client_utils.Communicator(
-            Lock(),
-            client_utils.JobStatus(),
-            lambda *outputs: (time.perf_counter(), list(outputs)),
-            client.reset_url,
-            request_headers={"x-gradio-user": "app"},
-        )
-        body = {"data": data, "fn_index": dep.id, "event_data": event_data, "trigger_id": trigger_id}
-        hash_data = {"fn_index": dep.id, "session_hash": client.session_hash}
+        """One backend call, made the way the page makes it; returns the final output and the streamed updates.
 
-        def run() -> dict[str, Any]:
-            event_id = client.send_data(body, hash_data, client.protocol, helper.request_headers)
-            helper.event_id = event_id
-            result = client_utils.get_pred_from_sse_v1plus(
-                helper, client.headers, client.cookies, client.pending_messages_per_event,
-                client.pending_lock, event_id, client.protocol, client.ssl_verify, client.helper_executor,
-            )
-            return result or {}
+        Queued dependencies are joined (``queue/join``) and followed on the session's event stream
+        (``queue/data``), read as it arrives; ``queue=False`` ones are posted to ``run/predict``.
+        """
+        http = self._http
+        if http is None:
+            raise RuntimeError("the driver is not open")
+        body = {"data": data, "event_data": event_data, "fn_index": dep.id, "trigger_id": trigger_id, "session_hash": client.session_hash}
+        name = dep.name
+        cancelled = threading.Event()
+        base = client.src_prefixed
 
-        future = client.executor.submit(run)
+        def run() -> tuple[dict[str, Any], list[tuple[float, list[Any]]]]:
+            if dep.raw.get("queue") is False:
+                response = http.post(base + "run/predict", json=body)
+                answer = _json(response)
+                if response.status_code != 200 and "error" not in answer:
+                    raise TargetError(f"the app answered HTTP {response.status_code} to {name}: {response.text[:200]}")
+                return answer, []
+            joined = http.post(base + "queue/join", json=body)
+            event_id = _json(joined).get("event_id")
+            if joined.status_code != 200 or not event_id:
+                raise TargetError(f"the app refused to queue {name} (HTTP {joined.status_code}: {joined.text[:200]})")
+            return self._follow(http, base, client.session_hash, str(event_id), name, cancelled)
+
+        future = self._pool.submit(run)
         try:
-            result = future.result(timeout=self.timeout)
+            return future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
-            with helper.lock:
-                helper.should_cancel = True
-            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app's {dep.raw.get('api_name') or dep.id} handler to finish") from None
-        except httpx.HTTPStatusError as exc:
-            raise TargetError(f"the app answered {exc.response.status_code} to {exc.request.url}") from None
-        except (httpx.HTTPError, OSError) as exc:
-            raise TargetError(f"lost the connection to the app at {self.target.url}: {exc}") from None
-        except ValueError as exc:  # gradio_client: "Server stopped." and protocol surprises
-            raise TargetError(f"the app stopped answering while handling {dep.raw.get('api_name') or dep.id}: {exc}") from None
-        with helper.lock:
-            updates = list(helper.job.outputs)
-        return result, updates
+            cancelled.set()
+            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app's {name} handler to finish") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(f"lost the connection to the app at {self.target.url} during {name}: {exc}") from None
+
+    def _follow(
+        self, http: httpx.Client, base: str, session_hash: str, event_id: str, name: str, cancelled: threading.Event
+    ) -> tuple[dict[str, Any], list[tuple[float, list[Any]]]]:
+        """Read the session's event stream until ``event_id`` completes."""
+        updates: list[tuple[float, list[Any]]] = []
+        current: list[Any] | None = None
+        diffs = self.app is not None and str(self.app.raw.get("protocol", "")) == "sse_v3"
+        while not cancelled.is_set():
+            with connect_sse(http, "GET", base + "queue/data", params={"session_hash": session_hash}) as source:
+                if source.response.status_code != 200:
+                    raise TargetError(f"the app's event stream answered HTTP {source.response.status_code} during {name}")
+                for sse in source.iter_sse():
+                    if cancelled.is_set():
+                        break
+                    try:
+                        msg = json.loads(sse.data)
+                    except ValueError:
+                        continue
+                    kind = msg.get("msg")
+                    if kind == "unexpected_error":
+                        raise TargetError(f"the app's queue failed during {name}: {msg.get('message')}")
+                    if msg.get("event_id") != event_id:
+                        continue
+                    if kind == "process_generating":
+                        output = list((msg.get("output") or {}).get("data") or [])
+                        if diffs and current is not None:
+                            current = [client_utils.apply_diff(prev, diff) for prev, diff in zip(current, output)]
+                        else:
+                            current = output
+                        updates.append((time.perf_counter(), copy.deepcopy(current)))
+                    elif kind == "process_completed":
+                        final = dict(msg.get("output") or {})
+                        if msg.get("success") is False:
+                            final["success"] = False
+                        return final, updates
+        raise TargetError(f"{name} was cancelled")
 
     def _record_stream(self, dep: Dependency, updates: list[tuple[float, list[Any]]]) -> None:
         _, _, chatbot, _ = self._require_open()
@@ -276,3 +328,11 @@ class ApiDriver(Driver):
             record.stream.extend(histories)
             if record.first_update is None:
                 record.first_update = at - self._action_start
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,483 @@
+"""The browser driver: a real Chromium, driven with Playwright the way a person uses the chat.
+
+It types into the app's textbox and presses Enter, and clicks the chatbot's own Undo, Retry, Like,
+Dislike, Edit (then the edit box and its Submit) and trash icons on the message a step names. After
+every action it waits until the app is busy and then idle again: the calls the page made to the app
+have finished, no progress indicator or stop button is shown, the textbox and the Retry / Undo
+icons are enabled, and that has held for a few consecutive frames.
+
+The history it reports is the value the app sent to the page, captured from the page's own network
+traffic by a small script (``page.js``) injected before Gradio loads, so a scenario compares exact
+text on both drivers. The page must show that history too: after each action the driver checks
+that the chatbot displays as many messages, with the same roles; what each message shows is kept
+as ``Message.shown``. Component values (a textbox after undo) are read from the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gradio_client import utils as client_utils
+
+from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
+from harness.appconfig import AppConfig, Component, Dependency
+from harness.clientstate import ClientState, chat_values, error_text
+from harness.drivers.base import ActionRecord, Driver, EventRecord
+from harness.errors import ActionError, AppRaised, PageMismatch, TargetError
+from harness.history import Message
+from harness.scenario import Scenario, Step
+from harness.target import Target
+
+__all__ = ["BrowserDriver"]
+
+log = logging.getLogger(__name__)
+
+PAGE_SCRIPT = resources.files("harness.drivers").joinpath("page.js").read_text(encoding="utf-8")
+MESSAGES = ".message-row .flex-wrap > .message"
+CHAT_LOG = "[role=log][aria-label='chatbot conversation']"
+TEXT_INPUT = "textarea[data-testid=textbox], input[data-testid=textbox]"
+IDLE_POLLS = 3  # consecutive idle frames before the app counts as idle
+START_TIMEOUT = 10.0  # longest a click may take to reach the app before "nothing happened"
+#: accessible names of the icons, on Gradio 6 and 5 (5.x relabels a clicked like "clicked like")
+ICONS = {
+    "undo": re.compile(r"^undo$", re.I),
+    "retry": re.compile(r"^retry$", re.I),
+    "like": re.compile(r"^(like|liked|clicked like)$", re.I),
+    "dislike": re.compile(r"^(dislike|disliked|clicked dislike)$", re.I),
+    "edit": re.compile(r"^edit$", re.I),
+    "clear": re.compile(r"^clear$", re.I),
+    "submit": re.compile(r"^submit$", re.I),
+}
+ICON_NAMES = {"undo": "Undo", "retry": "Retry", "like": "Like", "dislike": "Dislike", "edit": "Edit", "clear": "Clear (trash)"}
+BLOCK = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
+ROW = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' message-row ')][1]"
+ROW_BUTTONS = "xpath=following-sibling::*[1][contains(concat(' ', normalize-space(@class), ' '), ' message-buttons ')]"
+
+
+class BrowserDriver(Driver):
+    """Drives the app's page in a fresh browser context per scenario."""
+
+    name = "browser"
+
+    def __init__(self, target: Target, new_context: Callable[..., Any], timeout: float = 60.0, *, trace: bool = True) -> None:
+        self.target = target
+        self.new_context = new_context
+        self.timeout = timeout
+        self.trace = trace
+        self.context: Any = None
+        self.page: Any = None
+        self.app: AppConfig | None = None
+        self.state: ClientState | None = None
+        self.chatbot: Component | None = None
+        self.input_box: Component | None = None
+        self._tracing = False
+        self._events: dict[str, Dependency] = {}
+        self._generating: dict[str, list[Any]] = {}
+        self._started_at: dict[str, float] = {}
+        self._updates: dict[str, int] = {}
+        self._protocol = ""
+
+    # -- session -----------------------------------------------------------------------------------
+
+    def open(self, scenario: Scenario) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.context = self.new_context()
+        self.context.set_default_timeout(self.timeout * 1000)
+        if self.trace:
+            try:
+                self.context.tracing.start(screenshots=False, snapshots=True)
+                self._tracing = True
+            except PlaywrightError:  # pytest-playwright's --tracing already records this context
+                self._tracing = False
+        self.context.add_init_script(script=PAGE_SCRIPT)
+        self.page = self.context.new_page()
+        try:
+            response = self.page.goto(self.target.url, wait_until="domcontentloaded")
+        except PlaywrightError as exc:
+            raise TargetError(f"the browser cannot open {self.target.url}: {_first_line(exc)}") from None
+        if response is not None and not response.ok:
+            raise TargetError(f"{self.target.url} answered HTTP {response.status} to the browser")
+        try:
+            self.page.wait_for_function("() => window.gradio_config && Array.isArray(window.gradio_config.components)", timeout=self.timeout * 1000)
+        except PlaywrightError:
+            raise TargetError(f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s") from None
+        config = self.page.evaluate("() => window.gradio_config")
+        self.app = AppConfig(config)
+        self._protocol = str(config.get("protocol", ""))
+        self.state = ClientState(self.app)
+        self.chatbot = self.app.chatbot(scenario.chatbot)
+        self.input_box = self.app.input_for(self.chatbot)
+        try:
+            self._chat().wait_for(state="visible")
+            self._box().wait_for(state="visible")
+        except PlaywrightError:
+            raise TargetError(f"the page at {self.target.url} did not show the chatbot {self.chatbot.name} and its textbox within {self.timeout:g}s") from None
+        mark = self.page.evaluate("() => window.__chatHarness.mark()")
+        self._settle("the page to finish loading", mark, must_start=False)
+        self._replay(None, mark)
+
+    def close(self) -> None:
+        if self.context is not None:
+            from playwright.sync_api import Error as PlaywrightError
+
+            if self._tracing:
+                with contextlib.suppress(PlaywrightError):
+                    self.context.tracing.stop()
+            with contextlib.suppress(PlaywrightError):
+                self.context.close()
+            self.context = None
+            self.page = None
+
+    def save_artifacts(self, folder: Path) -> dict[str, Path]:
+        """Screenshot, trace and the chatbot's visible text of the page as it is now."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        saved: dict[str, Path] = {}
+        if self.page is None:
+            return saved
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            path = folder / "screenshot.png"
+            self.page.screenshot(path=path, full_page=True, timeout=10_000)
+            saved["screenshot"] = path
+        except PlaywrightError as exc:
+            log.warning("could not take a screenshot: %s", _first_line(exc))
+        try:
+            path = folder / "chat.txt"
+            path.write_text(self._visible_text(), encoding="utf-8")
+            saved["visible text"] = path
+        except PlaywrightError as exc:
+            log.warning("could not read the chat's text: %s", _first_line(exc))
+        if self._tracing and self.context is not None:
+            try:
+                path = folder / "trace.zip"
+                self.context.tracing.stop(path=path)
+                self._tracing = False
+                saved["trace"] = path
+            except PlaywrightError as exc:
+                log.warning("could not save the trace: %s", _first_line(exc))
+        return saved
+
+    def _visible_text(self) -> str:
+        shown = self._page_messages() or []
+        lines = [f"{i}. {m['role']}: {m['text']}" for i, m in enumerate(shown)]
+        return "\n".join(lines) + "\n" if lines else "(the chat is empty)\n"
+
+    def _require_open(self) -> tuple[Any, AppConfig, ClientState, Component, Component]:
+        if self.page is None or self.app is None or self.state is None or self.chatbot is None or self.input_box is None:
+            raise RuntimeError("the driver is not open")
+        return self.page, self.app, self.state, self.chatbot, self.input_box
+
+    # -- finding things on the page ----------------------------------------------------------------
+
+    def _block(self, component: Component) -> Any:
+        """The component's root element on the page: by elem_id, else by position among its kind."""
+        page, app, _, _, _ = self._require_open()
+        if component.elem_id:
+            return page.locator(f"#{_css_id(component.elem_id)}")
+        kind = [c for c in app.layout_order() if app.components[c].type == component.type and app.components[c].props.get("visible", True) is not False]
+        nth = kind.index(component.id) if component.id in kind else 0
+        if component.type == "chatbot":
+            return page.locator(CHAT_LOG).nth(nth).locator(BLOCK)
+        if component.type in ("textbox", "multimodaltextbox"):
+            return page.locator(TEXT_INPUT).nth(nth).locator(BLOCK)
+        if component.label:
+            return page.locator(".block").filter(has=page.get_by_label(component.label, exact=True))
+        raise ActionError(f"the browser driver finds a {component.type} without elem_id only by its label; give {component.name} an elem_id")
+
+    def _chat(self) -> Any:
+        _, _, _, chatbot, _ = self._require_open()
+        return self._block(chatbot)
+
+    def _box(self) -> Any:
+        _, _, _, _, box = self._require_open()
+        return self._block(box).locator(TEXT_INPUT).first
+
+    def _page_messages(self) -> list[dict[str, Any]] | None:
+        page, *_ = self._require_open()
+        handle = self._chat().element_handle(timeout=5_000)
+        return page.evaluate("(scope) => window.__chatHarness.messages(scope)", handle)  # type: ignore[no-any-return]
+
+    def _icon(self, action: str, position: int) -> Any:
+        """The icon for ``action`` on the message group holding message ``position``; ActionError if absent."""
+        chat = self._chat()
+        message = chat.locator(MESSAGES).nth(position)
+        if message.count() == 0:
+            raise PageMismatch(f"message {position} is not on the page ({chat.locator(MESSAGES).count()} messages are shown)")
+        row = message.locator(ROW)
+        message.hover()
+        icon = row.get_by_role("button", name=ICONS[action]).or_(row.locator(ROW_BUTTONS).get_by_role("button", name=ICONS[action]))
+        if icon.count() == 0:
+            raise ActionError(f"the {ICON_NAMES[action]} icon is not on the page for message {position}{self._why_no_icon(action, position)}")
+        return icon.first
+
+    def _why_no_icon(self, action: str, position: int) -> str:
+        _, app, state, chatbot, _ = self._require_open()
+        event = "like" if action in ("like", "dislike") else action
+        if action in ("undo", "retry", "like", "dislike") and not app.listeners(chatbot.id, event):
+            return f" (the app has no .{event}() handler on the chatbot {chatbot.name})"
+        if action == "edit":
+            editable = chatbot.props.get("editable")
+            if not editable:
+                return f" (the chatbot {chatbot.name} is not editable: no editable= setting)"
+            if editable == "user" and state.history(chatbot)[position].role != "user":
+                return " (the chatbot lets people edit only their own messages: editable='user')"
+        if action in ("undo", "retry"):
+            return " (Undo and Retry are shown only under the last reply)"
+        return ""
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def history(self) -> list[Message]:
+        _, _, state, chatbot, _ = self._require_open()
+        history = state.history(chatbot)
+        shown = self._page_messages() or []
+        if len(shown) == len(history):
+            history = [replace(m, shown=s["text"]) for m, s in zip(history, shown)]
+        return history
+
+    def component_value(self, selector: str) -> Any:
+        _, app, _, _, _ = self._require_open()
+        component = app.find(selector)
+        return _read_value(component, self._block(component))
+
+    def input_value(self) -> Any:
+        return self._box().input_value()
+
+    def has_component(self, selector: str) -> bool:
+        _, app, _, _, _ = self._require_open()
+        return app.has(selector)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def perform(self, step: Step) -> ActionRecord:
+        _, _, state, chatbot, box = self._require_open()
+        record = ActionRecord(step.label)
+        kind = step.kind
+        if kind == "send":
+            field = self._box()
+            if not field.is_visible():
+                raise ActionError(f"the chat textbox {box.name} is not on the page")
+            field.fill(step.args["text"])
+            mark = self._mark()
+            field.press("Enter")
+            self._finish(step, record, mark, box.id, "submit")
+        elif kind in ("undo", "retry"):
+            target = last_exchange_target(state.history(chatbot), kind, step.index)
+            icon = self._icon(kind, len(state.history(chatbot)) - 1)
+            mark = self._mark()
+            icon.click()
+            self._finish(step, record, mark, chatbot.id, kind, target_position=target.position)
+        elif kind in ("like", "dislike"):
+            target = feedback_target_for(state.history(chatbot), kind, step.index, bool(chatbot.props.get("like_user_message")))
+            icon = self._icon(kind, target.first)
+            mark = self._mark()
+            icon.click()
+            self._finish(step, record, mark, chatbot.id, "like")
+        elif kind == "edit":
+            target = edit_target(state.history(chatbot), step.args["index"])
+            self._icon("edit", target.position).click()
+            message = self._chat().locator(MESSAGES).nth(target.position)
+            editor = message.locator("textarea.edit-textarea")
+            editor.fill(step.args["text"])
+            submit = message.locator(ROW).get_by_role("button", name=ICONS["submit"])
+            submit = submit.or_(message.locator(ROW).locator(ROW_BUTTONS).get_by_role("button", name=ICONS["submit"])).first
+            state.edit_locally(chatbot, target.position, step.args["text"])
+            mark = self._mark()
+            submit.click()
+            self._finish(step, record, mark, chatbot.id, "edit")
+        elif kind == "clear":
+            clear_target(state.history(chatbot))
+            icon = self._chat().get_by_role("button", name=ICONS["clear"])
+            if icon.count() == 0:
+                raise ActionError(f"the {ICON_NAMES['clear']} icon is not on the page above the chatbot {chatbot.name}")
+            state.clear_locally(chatbot)
+            mark = self._mark()
+            icon.first.click()
+            self._finish(step, record, mark, chatbot.id, "clear")
+        else:  # pragma: no cover - the loader only lets known kinds through
+            raise ActionError(f"the browser driver cannot do {kind!r}")
+        return record
+
+    def _mark(self) -> dict[str, Any]:
+        page, *_ = self._require_open()
+        return page.evaluate("() => window.__chatHarness.mark()")  # type: ignore[no-any-return]
+
+    def _finish(self, step: Step, record: ActionRecord, mark: dict[str, Any], component_id: int, event: str, target_position: int | None = None) -> None:
+        """Wait for the app to take up the action and go idle, then take in what it sent."""
+        _, app, _, _, _ = self._require_open()
+        must_start = any(dep.backend_fn for dep in app.listeners(component_id, event))
+        self._settle(step.label, mark, must_start)
+        self._replay(record, mark)
+        self._check_page(step)
+        if record.error:
+            raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
+
+    def _settle(self, what: str, mark: dict[str, Any], must_start: bool) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        page, *_ = self._require_open()
+        scope = self._chat().element_handle()
+        box = self._box().element_handle()
+        if must_start:
+            try:
+                page.wait_for_function("(n) => window.__chatHarness.started > n", arg=mark["started"], timeout=min(self.timeout, START_TIMEOUT) * 1000)
+            except PlaywrightError:
+                raise ActionError(f"{what} did not reach the app: the page sent no request within {min(self.timeout, START_TIMEOUT):g}s") from None
+        page.evaluate("() => { window.__chatHarness.quiet = 0; }")
+        try:
+            page.wait_for_function(
+                "([scope, box, n, must, polls]) => window.__chatHarness.idle(scope, box, n, must, polls)",
+                arg=[scope, box, mark["started"], must_start, IDLE_POLLS],
+                polling="raf",
+                timeout=self.timeout * 1000,
+            )
+        except PlaywrightError as exc:
+            if "Timeout" not in str(exc):
+                raise TargetError(f"the page stopped answering while waiting for {what}: {_first_line(exc)}") from None
+            reasons = page.evaluate("([scope, box]) => window.__chatHarness.busy(scope, box)", [scope, box])
+            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app to finish {what}: {'; '.join(reasons) or 'it kept starting new work'}") from None
+
+    def _check_page(self, step: Step) -> None:
+        """The chatbot on the page must show the history the app sent: same count, same roles."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        page, _, state, chatbot, _ = self._require_open()
+        roles = [m.role for m in state.history(chatbot)]
+        scope = self._chat().element_handle()
+        try:
+            page.wait_for_function(
+                "([scope, roles]) => { const m = window.__chatHarness.messages(scope) || []; return m.length === roles.length && m.every((x, i) => x.role === roles[i]); }",
+                arg=[scope, roles],
+                timeout=5_000,
+            )
+        except PlaywrightError:
+            shown = self._page_messages() or []
+            raise PageMismatch(
+                f"after {step.label} the app sent {len(roles)} messages ({', '.join(roles) or 'none'}) but the page shows {len(shown)} "
+                f"({', '.join(m['role'] for m in shown) or 'none'})",
+                "page shows:\n" + self._visible_text(),
+            ) from None
+
+    # -- what the app sent -------------------------------------------------------------------------
+
+    def _replay(self, record: ActionRecord | None, mark: dict[str, Any]) -> None:
+        """Apply what the page received from the app since the last call, in arrival order."""
+        page, _, _, chatbot, _ = self._require_open()
+        errors: list[str] = []
+        for entry in page.evaluate("() => window.__chatHarness.take()"):
+            kind = entry.get("kind")
+            body = entry.get("body") or {}
+            if kind in ("join", "predict"):
+                dep = self._dependency(body.get("fn_index"))
+                if dep is None:
+                    continue
+                if kind == "join":
+                    answer = entry.get("answer") or {}
+                    if entry.get("status") != 200 or "event_id" not in answer:
+                        errors.append(f"the app refused the call to {dep.name} (HTTP {entry.get('status')}: {_short(answer)})")
+                    else:
+                        self._events[answer["event_id"]] = dep
+                        self._started_at[answer["event_id"]] = entry["t"]
+                    continue
+                self._finished(record, dep, entry.get("answer") or {}, errors, (entry["t"] - mark["t"]) / 1000)
+            elif kind == "message":
+                msg = entry["msg"]
+                dep = self._events.get(msg.get("event_id") or "")
+                if msg.get("msg") == "unexpected_error":
+                    errors.append(str(msg.get("message") or "the app's queue reported an unexpected error"))
+                if dep is None:
+                    continue
+                if msg.get("msg") == "process_generating":
+                    self._updates[msg.get("event_id") or ""] = self._updates.get(msg.get("event_id") or "", 0) + 1
+                    data = self._stream_data(msg)
+                    if record is not None and data is not None:
+                        histories = chat_values(dep, chatbot, [data])
+                        record.stream.extend(histories)
+                        if histories and record.first_update is None:
+                            record.first_update = (entry["t"] - mark["t"]) / 1000
+                elif msg.get("msg") == "process_completed":
+                    event_id = msg.get("event_id") or ""
+                    self._generating.pop(event_id, None)
+                    seconds = (entry["t"] - self._started_at.pop(event_id, mark["t"])) / 1000
+                    self._finished(record, dep, msg.get("output") or {}, errors, seconds, updates=self._updates.pop(event_id, 0))
+            elif kind in ("join_failed", "predict_failed", "stream_error"):
+                errors.append(f"the page lost its connection to the app: {entry.get('error')}")
+        if record is not None:
+            record.seconds = (page.evaluate("() => performance.now()") - mark["t"]) / 1000
+            if errors:
+                record.error = "; ".join(errors)
+        elif errors:
+            raise TargetError("while the page loaded: " + "; ".join(errors))
+
+    def _finished(self, record: ActionRecord | None, dep: Dependency, output: dict[str, Any], errors: list[str], seconds: float, updates: int = 0) -> None:
+        _, _, state, _, _ = self._require_open()
+        error = error_text(output)
+        if record is not None:
+            record.events.append(EventRecord(dep.id, dep.name, seconds, updates, error))
+        if error is not None:
+            errors.append(error)
+            return
+        state.apply(dep, list(output.get("data") or []))
+
+    def _stream_data(self, msg: dict[str, Any]) -> list[Any] | None:
+        """A streamed update's full output values (sse_v3 sends the first in full, then diffs)."""
+        output = msg.get("output") or {}
+        data = output.get("data")
+        if not isinstance(data, list):
+            return None
+        event_id = msg.get("event_id") or ""
+        if self._protocol != "sse_v3":
+            return data
+        previous = self._generating.get(event_id)
+        if previous is None:
+            self._generating[event_id] = list(data)
+        else:
+            self._generating[event_id] = [client_utils.apply_diff(prev, diff) for prev, diff in zip(previous, data)]
+        return self._generating[event_id]
+
+    def _dependency(self, fn_index: Any) -> Dependency | None:
+        _, app, _, _, _ = self._require_open()
+        for dep in app.dependencies:
+            if dep.id == fn_index:
+                return dep
+        return None
+
+
+def _read_value(component: Component, block: Any) -> Any:
+    """A component's value as the page shows it, typed like the value the API returns."""
+    control = block.locator("textarea, input:not([type=hidden]):not([type=file])").first
+    kind = component.type
+    if kind == "checkbox":
+        return control.is_checked()
+    if kind in ("textbox", "multimodaltextbox", "dropdown", "number", "slider", "colorpicker", "datetime"):
+        text = control.input_value()
+        if kind in ("number", "slider"):
+            try:
+                number = float(text)
+            except ValueError:
+                return text
+            return int(number) if number.is_integer() and "." not in text else number
+        return text
+    return block.inner_text()
+
+
+def _css_id(elem_id: str) -> str:
+    return re.sub(r"([^a-zA-Z0-9_-])", r"\\\1", elem_id)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,129 @@
+// Injected into every page the browser driver opens (Playwright add_init_script), before Gradio loads.
+//
+// 1. It watches the page's own calls to the app (fetch of queue/join, run/predict and the
+//    queue/data event stream) and keeps a copy of every message, so the driver knows exactly what
+//    the app sent (the raw chat value, every streamed update) and which calls are still running.
+//    The page receives the very same bytes: the stream is tee'd, not altered.
+// 2. It answers the driver's questions about the page: is the app idle, why not, what does the
+//    chatbot show.
+(() => {
+  if (window.__chatHarness) return;
+  const now = () => performance.now();
+  const h = {
+    log: [],          // what the app sent, in arrival order; drained by take()
+    started: 0,       // calls made so far (a counter: "did my click start anything?")
+    pending: new Map(), // running calls: key -> {what, since}
+    quiet: 0,         // consecutive idle checks (see idle())
+  };
+  window.__chatHarness = h;
+  const record = (entry) => { entry.t = now(); h.log.push(entry); };
+  const urlOf = (input) => (typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+  const parse = (text) => { try { return JSON.parse(text); } catch (e) { return null; } };
+  const original = window.fetch.bind(window);
+
+  async function readStream(stream) {
+    const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        // the page aborts its own stream once nothing is pending; only other failures matter
+        record({ kind: e && e.name === "AbortError" ? "stream_closed" : "stream_error", error: String(e) });
+        return;
+      }
+      if (chunk.done) break;
+      buffer += chunk.value;
+      let cut;
+      while ((cut = buffer.search(/\r?\n\r?\n/)) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/, "");
+        const data = block.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        const msg = data && parse(data);
+        if (!msg) continue;
+        record({ kind: "message", msg });
+        if (msg.msg === "process_completed" && msg.event_id) h.pending.delete(msg.event_id);
+        if (msg.msg === "unexpected_error") { if (msg.event_id) h.pending.delete(msg.event_id); else h.pending.clear(); }
+      }
+    }
+    record({ kind: "stream_closed" });
+  }
+
+  async function call(kind, input, init) {
+    const body = init && typeof init.body === "string" ? parse(init.body) : null;
+    h.started += 1;
+    const key = kind + "-" + h.started;
+    h.pending.set(key, { what: body && body.fn_index, since: now() });
+    let response;
+    try {
+      response = await original(input, init);
+    } catch (e) {
+      h.pending.delete(key);
+      record({ kind: kind + "_failed", body, error: String(e) });
+      throw e;
+    }
+    const answer = parse(await response.clone().text());
+    h.pending.delete(key);
+    if (kind === "join" && answer && answer.event_id && response.ok) {
+      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now() });
+    }
+    record({ kind, body, status: response.status, answer });
+    return response;
+  }
+
+  window.fetch = async function (input, init) {
+    const url = urlOf(input);
+    const path = url.split("?")[0];
+    if (/\/queue\/join$/.test(path)) return call("join", input, init);
+    if (/\/run\/predict\/?$/.test(path) || /\/api\/predict\/?$/.test(path)) return call("predict", input, init);
+    const response = await original(input, init);
+    if (/\/queue\/data$/.test(path) && response.body) {
+      const [mine, theirs] = response.body.tee();
+      readStream(mine);
+      return new Response(theirs, { status: response.status, statusText: response.statusText, headers: response.headers });
+    }
+    return response;
+  };
+
+  h.take = () => h.log.splice(0);
+  h.mark = () => ({ started: h.started, t: now() });
+
+  // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
+  h.busy = (scope, box) => {
+    const reasons = [];
+    for (const [, call] of h.pending) reasons.push(`a call to the app (fn ${call.what}) is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
+    const trackers = Array.from(document.querySelectorAll("[data-testid=status-tracker]"))
+      .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && e.offsetParent !== null);
+    if (trackers.length) reasons.push(`${trackers.length} component(s) still show a progress indicator`);
+    if (box && box.disabled) reasons.push("the chat textbox is still disabled");
+    const root = box && (box.closest(".block") || box.parentElement);
+    if (root && root.querySelector("button.stop-button")) reasons.push("the stop button is still shown");
+    if (scope && scope.querySelector(".message-buttons button[aria-label=Retry][disabled], .message-buttons button[aria-label=Undo][disabled]"))
+      reasons.push("the Retry / Undo icons are still disabled");
+    return reasons;
+  };
+
+  // True once the app has been idle for `polls` consecutive checks (the driver polls once per frame,
+  // so a `.then()` step or a change listener that starts right after another one ends is not missed).
+  h.idle = (scope, box, startedBefore, mustStart, polls) => {
+    if (mustStart && h.started <= startedBefore) { h.quiet = 0; return false; }
+    if (h.busy(scope, box).length) { h.quiet = 0; return false; }
+    h.quiet += 1;
+    return h.quiet >= polls;
+  };
+
+  // What the chatbot shows: one entry per message, in order.
+  h.messages = (scope) => {
+    if (!scope) return null;
+    return Array.from(scope.querySelectorAll(".message-row .flex-wrap > .message")).map((m) => {
+      const editing = m.querySelector("textarea.edit-textarea");
+      return {
+        role: m.classList.contains("user") ? "user" : m.classList.contains("bot") ? "assistant" : "unknown",
+        text: editing ? editing.value : (m.innerText || "").trim(),
+        thoughts: Array.from(m.querySelectorAll(".thought-group .title")).map((t) => (t.innerText || "").trim()),
+        files: Array.from(m.querySelectorAll("a[download]")).map((a) => a.getAttribute("download") || (a.innerText || "").trim()),
+      };
+    });
+  };
+})();
