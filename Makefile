@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml scripts/install-browser
 	touch $(STAMP)
 
 demo: setup
-	@echo "== bundled scenarios against the reference app (gr.Blocks)"
-	$(PY) -m pytest scenarios/ -q -rs
-	@echo "== bundled scenarios against the ChatInterface app"
-	$(PY) -m pytest scenarios/ -q -rs --chat-app fixtures.chat_interface_app:demo
+	@echo "== bundled scenarios against the reference app (gr.Blocks): API, browser, parity"
+	$(PY) -m pytest scenarios/ -q -rs --driver all
+	@echo "== bundled scenarios against the ChatInterface app: API, browser, parity"
+	$(PY) -m pytest scenarios/ -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
 
 test: setup lint
 	$(PY) -m pytest -q -rs
@@ -31,6 +31,7 @@ lint: setup
 
 bench: setup
 	$(PY) bench/api_vs_client.py
+	$(PY) bench/browser_vs_playwright.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

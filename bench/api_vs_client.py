@@ -10,52 +10,22 @@ Prints a markdown table and writes bench/results/api_vs_client.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import sys
-import time
-from pathlib import Path
 from threading import Lock
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import SCENARIO, app_floor, measure, report
+from gradio_client import Client
+from gradio_client import utils as client_utils
 
-from gradio_client import Client  # noqa: E402
-from gradio_client import utils as client_utils  # noqa: E402
-
-from fixtures import reference_app  # noqa: E402
-from harness.drivers.api import ApiDriver  # noqa: E402
-from harness.loader import load_text  # noqa: E402
-from harness.runner import run_scenario  # noqa: E402
-from harness.target import InProcessApp  # noqa: E402
-
-SCENARIO = """
-name: ten steps
-steps:
-  - send: hello
-  - send: hi
-  - retry: {}
-  - like: {}
-  - dislike: {index: 1}
-  - undo: {}
-  - send: again
-  - edit: {index: 0, text: hey}
-  - clear: {}
-  - send: last
-  - expect:
-      history:
-        - {role: user, content: last}
-        - {role: assistant, content: "#6 echo: last"}
-"""
+from harness.drivers.api import ApiDriver
+from harness.loader import load_text
+from harness.runner import run_scenario
+from harness.target import InProcessApp, Target
 
 
 def harness_run(url: str) -> list[dict[str, Any]]:
     (scenario,) = load_text(SCENARIO, "bench")
-    from harness.target import Target
-
     driver = ApiDriver(Target(url, url))
     try:
         driver.open(scenario)
@@ -96,16 +66,6 @@ def hand_written_run(url: str) -> list[Any]:
     return history
 
 
-def measure(fn: Any, url: str, runs: int) -> list[float]:
-    fn(url)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(url)
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -115,25 +75,13 @@ def main() -> None:
     try:
         final = hand_written_run(url)
         assert final[-1]["content"][0]["text"] == "#6 echo: last", final
-        harness = measure(harness_run, url, args.runs)
-        hand = measure(hand_written_run, url, args.runs)
+        harness = measure(lambda: harness_run(url), args.runs)
+        hand = measure(lambda: hand_written_run(url), args.runs)
     finally:
         app.close()
-    floor = 4 * reference_app.CHUNK_DELAY * 6  # six replies streamed in four delayed chunks
-    rows = {
-        "harness API driver": statistics.median(harness),
-        "hand-written gradio_client": statistics.median(hand),
-        "app's own time (sum of delays)": floor,
-    }
-    ratio = rows["harness API driver"] / rows["hand-written gradio_client"]
-    print(f"10-step scenario, median of {args.runs} runs\n")
-    print("| run | seconds |\n|---|---|")
-    for name, value in rows.items():
-        print(f"| {name} | {value:.3f} |")
-    print(f"\nharness / hand-written = {ratio:.3f} (target <= 1.15)")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "api_vs_client.json").write_text(json.dumps({"runs": args.runs, "harness": harness, "hand_written": hand, "floor": floor, "ratio": ratio}, indent=2))
+    ratio = statistics.median(harness) / statistics.median(hand)
+    report("api_vs_client", args.runs, {"harness API driver": harness, "hand-written gradio_client": hand, "app's own time (sum of delays)": app_floor()},
+           {"harness / hand-written": (ratio, "<= 1.15")})
 
 
 if __name__ == "__main__":

@@ -130,6 +130,10 @@ class AppConfig:
         """The dependencies a UI event starts, in id order (the order the frontend runs them)."""
         return self._listeners.get((component_id, event), [])
 
+    def load_events(self) -> list[Dependency]:
+        """The dependencies the page runs when it loads (``demo.load`` and friends), in id order."""
+        return [d for d in self.dependencies if d.trigger_after is None and any(event == "load" for _, event in d.targets)]
+
     def children(self, dependency_id: int) -> list[Dependency]:
         """The ``.then`` / ``.success`` / ``.failure`` steps chained after a dependency."""
         return self._children.get(dependency_id, [])

@@ -237,6 +237,7 @@ class ScenarioItem(pytest.Function):
         self.driver_name = driver_name
         self.result: RunResult | None = None
         self.target: Target | None = None
+        self.skip_reason: str | None = None
         self.add_marker(pytest.mark.chat_driver(driver_name))
 
     def runtest(self) -> None:
@@ -251,7 +252,8 @@ class ScenarioItem(pytest.Function):
             driver.open(self.scenario)
             missing = [c for c in self.scenario.requires_components if not driver.has_component(c)]
             if missing:
-                pytest.skip(f"the app has no component {', '.join(map(repr, missing))} (required by the scenario)")
+                self.skip_reason = f"the app has no component {', '.join(map(repr, missing))} (required by the scenario)"
+                pytest.skip(self.skip_reason)
             self.result = run_scenario(self.scenario, driver)
         except HarnessError as exc:
             save = getattr(driver, "save_artifacts", None)
@@ -310,9 +312,12 @@ class ParityItem(pytest.Item):
         self.runs = runs
 
     def runtest(self) -> None:
+        reasons = {run.skip_reason for run in self.runs}
+        if len(reasons) == 1 and None not in reasons:
+            pytest.skip(f"skipped on every driver: {reasons.pop()}")
         missing = [run.driver_name for run in self.runs if run.result is None]
         if missing:
-            pytest.skip(f"parity needs every driver's run to finish; {', '.join(missing)} did not (see its own result)")
+            pytest.skip(f"parity needs every driver's run to finish; {' and '.join(missing)} did not (see its own result)")
         results = [run.result for run in self.runs if run.result is not None]
         problems = [p for other in results[1:] for p in compare_runs(results[0], other)]
         if problems:

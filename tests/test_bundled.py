@@ -1,13 +1,17 @@
-"""End to end: the bundled scenarios against both fixture apps, in-process and by URL, and every
-broken variant of the reference app caught by at least one of them."""
+"""End to end: the bundled scenarios against both fixture apps, in-process and by URL, on both
+drivers with parity, and every broken variant of the reference app caught by at least one of them
+on each driver."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.drivers.api import ApiDriver
+from harness.drivers.base import Driver
+from harness.drivers.browser import BrowserDriver
 from harness.errors import HarnessError
 from harness.loader import load_file
 from harness.runner import run_scenario
@@ -40,31 +44,44 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest
     return pytester
 
 
+# --driver all: per scenario an api item, a browser item and a parity item
+RUNS = 3
+
+
+def _assert_all_pass(result: pytest.RunResult, app: str) -> None:
+    reference_only = sum(1 for s in _bundled() if s.requires_components) if app == "chat_interface" else 0
+    result.assert_outcomes(passed=RUNS * (len(_bundled()) - reference_only), skipped=RUNS * reference_only)
+    assert "disagree" not in result.stdout.str()
+
+
 def test_bundled_pass_on_reference_app_in_process(runner: pytest.Pytester) -> None:
-    result = _run_bundled(runner)
-    result.assert_outcomes(passed=len(_bundled()))
+    _assert_all_pass(_run_bundled(runner, "--driver", "all"), "reference")
 
 
 def test_bundled_pass_on_chat_interface_in_process(runner: pytest.Pytester) -> None:
-    result = _run_bundled(runner, "--chat-app", "fixtures.chat_interface_app:demo")
-    reference_only = sum(1 for s in _bundled() if s.requires_components)
-    result.assert_outcomes(passed=len(_bundled()) - reference_only, skipped=reference_only)
+    _assert_all_pass(_run_bundled(runner, "--driver", "all", "--chat-app", "fixtures.chat_interface_app:demo"), "chat_interface")
 
 
 def test_bundled_pass_by_url_against_separate_processes(runner: pytest.Pytester, reference_url: str, chat_interface_url: str) -> None:
-    _run_bundled(runner, "--chat-url", reference_url).assert_outcomes(passed=len(_bundled()))
-    reference_only = sum(1 for s in _bundled() if s.requires_components)
-    _run_bundled(runner, "--chat-url", chat_interface_url).assert_outcomes(
-        passed=len(_bundled()) - reference_only, skipped=reference_only
-    )
+    _assert_all_pass(_run_bundled(runner, "--driver", "all", "--chat-url", reference_url), "reference")
+    _assert_all_pass(_run_bundled(runner, "--driver", "all", "--chat-url", chat_interface_url), "chat_interface")
 
 
-def _failures(target: Target, only: str | None = None) -> list[str]:
+@pytest.fixture(params=["api", "browser"])
+def make_driver(request: pytest.FixtureRequest) -> Any:
+    """A factory of fresh drivers of one kind (the browser one shares pytest-playwright's browser)."""
+    if request.param == "api":
+        return lambda target: ApiDriver(target, timeout=30)
+    browser = request.getfixturevalue("browser")
+    return lambda target: BrowserDriver(target, browser.new_context, timeout=30, trace=False)
+
+
+def _failures(target: Target, make: Any, only: str | None = None) -> list[str]:
     failed = []
     for scenario in _bundled():
         if only is not None and scenario.name != only:
             continue
-        driver = ApiDriver(target, timeout=30)
+        driver: Driver = make(target)
         try:
             driver.open(scenario)
             if all(driver.has_component(c) for c in scenario.requires_components):
@@ -83,28 +100,29 @@ def reference_target() -> Target:
     app.close()
 
 
-def test_reference_app_passes_the_library_run(reference_target: Target) -> None:
-    assert _failures(reference_target) == []
+CAUGHT_BY = {
+    "undo_keeps_reply": "undo puts the prompt back and drops the reply",
+    "retry_returns_old_reply": "retry regenerates the last reply",
+    "like_not_recorded": "likes and dislikes are recorded with index and message",
+    "edit_ignored": "editing a user message regenerates the reply and drops what came after",
+    "clear_keeps_id": "clearing starts a new conversation id",
+    "no_streaming": "a message gets a streamed echo",
+}
 
 
-@pytest.mark.parametrize(
-    ("variant", "caught_by"),
-    [
-        ("undo_keeps_reply", "undo puts the prompt back and drops the reply"),
-        ("retry_returns_old_reply", "retry regenerates the last reply"),
-        ("like_not_recorded", "likes and dislikes are recorded with index and message"),
-        ("edit_ignored", "editing a user message regenerates the reply and drops what came after"),
-        ("clear_keeps_id", "clearing starts a new conversation id"),
-        ("no_streaming", "a message gets a streamed echo"),
-    ],
-)
-def test_broken_variant_is_caught(variant: str, caught_by: str) -> None:
+def test_the_catching_scenarios_pass_on_the_reference_app(reference_target: Target, make_driver: Any) -> None:
+    """So that a failure on a broken variant is the variant's doing."""
+    assert [name for name in CAUGHT_BY.values() for failed in _failures(reference_target, make_driver, only=name)] == []
+
+
+@pytest.mark.parametrize(("variant", "caught_by"), list(CAUGHT_BY.items()))
+def test_broken_variant_is_caught(variant: str, caught_by: str, make_driver: Any) -> None:
     from fixtures.broken import VARIANTS
 
     assert variant in VARIANTS
     app = InProcessApp(f"fixtures.broken:{variant}")
     try:
-        failed = _failures(app.start(), only=caught_by)
+        failed = _failures(app.start(), make_driver, only=caught_by)
     finally:
         app.close()
     assert failed == [caught_by]

@@ -86,6 +86,12 @@ class ApiDriver(Driver):
         )
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
+        # the page runs the app's load events before a person can type; so does this session
+        self._errors = []
+        for dep in self.app.load_events():
+            self._run_chain(dep, None, next((t for t, e in dep.targets if e == "load"), None) or 0, 0)
+        if self._errors:
+            raise TargetError(f"the app's load event failed: {'; '.join(self._errors)}")
 
     def close(self) -> None:
         if self.client is not None:

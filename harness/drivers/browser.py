@@ -120,8 +120,9 @@ class BrowserDriver(Driver):
             self._box().wait_for(state="visible")
         except PlaywrightError:
             raise TargetError(f"the page at {self.target.url} did not show the chatbot {self.chatbot.name} and its textbox within {self.timeout:g}s") from None
-        mark = self.page.evaluate("() => window.__chatHarness.mark()")
-        self._settle("the page to finish loading", mark, must_start=False)
+        # the app's load events start as the page loads: count every call since then
+        mark = {"started": 0, "t": 0.0}
+        self._settle("the page to finish loading", mark, must_start=any(d.backend_fn for d in self.app.load_events()))
         self._replay(None, mark)
 
     def close(self) -> None:
@@ -344,6 +345,7 @@ class BrowserDriver(Driver):
             if "Timeout" not in str(exc):
                 raise TargetError(f"the page stopped answering while waiting for {what}: {_first_line(exc)}") from None
             reasons = page.evaluate("([scope, box]) => window.__chatHarness.busy(scope, box)", [scope, box])
+            reasons = [re.sub(r"\(fn (\d+)\)", lambda m: f"({self._call_name(int(m[1]))})", r) for r in reasons]
             raise TargetError(f"timed out after {self.timeout:g}s waiting for the app to finish {what}: {'; '.join(reasons) or 'it kept starting new work'}") from None
 
     def _check_page(self, step: Step) -> None:
@@ -443,6 +445,10 @@ class BrowserDriver(Driver):
         else:
             self._generating[event_id] = [client_utils.apply_diff(prev, diff) for prev, diff in zip(previous, data)]
         return self._generating[event_id]
+
+    def _call_name(self, fn_index: int) -> str:
+        dep = self._dependency(fn_index)
+        return dep.name if dep is not None else f"fn {fn_index}"
 
     def _dependency(self, fn_index: Any) -> Dependency | None:
         _, app, _, _, _ = self._require_open()

@@ -92,7 +92,7 @@
   // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
   h.busy = (scope, box) => {
     const reasons = [];
-    for (const [, call] of h.pending) reasons.push(`a call to the app (fn ${call.what}) is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
+    for (const [, call] of h.pending) reasons.push(`a call to the app's handler (fn ${call.what}) is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
     const trackers = Array.from(document.querySelectorAll("[data-testid=status-tracker]"))
       .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && e.offsetParent !== null);
     if (trackers.length) reasons.push(`${trackers.length} component(s) still show a progress indicator`);

@@ -1,0 +1,248 @@
+"""The browser driver as a user meets it: finding a browser, missing icons, artifacts, parity,
+pytest-playwright's options, and the load events both drivers run."""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.browser import QUIET_CHROMIUM_ARGS, BrowserNotFound, launch_with_fallback
+from harness.history import Message
+from harness.parity import compare_runs
+from harness.runner import Observation, RunResult, StepResult
+from harness.scenario import Expectation, Scenario, Step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- finding a browser --------------------------------------------------------------------------
+
+
+class FakeLaunch:
+    """Stands for pytest-playwright's launch callable; fails like Playwright when its browser is missing."""
+
+    def __init__(self, installed: bool) -> None:
+        self.installed = installed
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> str:
+        from playwright.sync_api import Error
+
+        self.calls.append(kwargs)
+        if not self.installed and "executable_path" not in kwargs:
+            raise Error("BrowserType.launch: Executable doesn't exist at /root/.cache/ms-playwright/chromium-1/chrome")
+        return "browser"
+
+
+def _fake_chromium(folder: Path, name: str = "chromium") -> Path:
+    exe = folder / name
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_playwrights_own_chromium_is_used_when_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _fake_chromium(tmp_path)
+    launch = FakeLaunch(installed=True)
+    assert launch_with_fallback(launch, "chromium", {}, None) == "browser"
+    assert len(launch.calls) == 1 and "executable_path" not in launch.calls[0]
+    assert set(QUIET_CHROMIUM_ARGS) <= set(launch.calls[0]["args"])
+
+
+@pytest.mark.parametrize("name", ["chromium", "chromium-browser", "google-chrome"])
+def test_a_system_chromium_on_path_is_the_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    exe = _fake_chromium(tmp_path, name)
+    launch = FakeLaunch(installed=False)
+    launch_with_fallback(launch, "chromium", {"args": ["--lang=en"]}, None)
+    assert launch.calls[-1]["executable_path"] == str(exe)
+    assert launch.calls[-1]["args"][0] == "--lang=en" and "--disable-background-networking" in launch.calls[-1]["args"]
+
+
+def test_an_explicit_path_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", "")
+    exe = _fake_chromium(tmp_path, "my-chrome")
+    launch = FakeLaunch(installed=True)
+    launch_with_fallback(launch, "chromium", {}, str(exe))
+    assert launch.calls == [{"args": list(QUIET_CHROMIUM_ARGS), "executable_path": str(exe)}]
+
+
+def test_no_browser_anywhere_says_how_to_install_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BrowserNotFound) as info:
+        launch_with_fallback(FakeLaunch(installed=False), "chromium", {}, None)
+    message = str(info.value)
+    assert "no Chromium found" in message
+    assert "playwright install chromium" in message and "apt-get install chromium" in message and "CHAT_HARNESS_CHROMIUM" in message
+
+
+def test_a_wrong_explicit_path_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(BrowserNotFound, match="does not exist or is not executable"):
+        launch_with_fallback(FakeLaunch(installed=True), "chromium", {}, str(tmp_path / "nope"))
+
+
+def test_other_browsers_and_channels_are_left_to_playwright() -> None:
+    launch = FakeLaunch(installed=True)
+    launch_with_fallback(launch, "firefox", {}, None)
+    launch_with_fallback(launch, "chromium", {"channel": "chrome"}, None)
+    assert launch.calls == [{}, {}]
+    with pytest.raises(BrowserNotFound, match="playwright install firefox"):
+        launch_with_fallback(FakeLaunch(installed=False), "firefox", {}, None)
+
+
+# -- parity, as a pure comparison -----------------------------------------------------------------
+
+
+def _run(driver: str, histories: list[list[Message]], components: dict[str, Any] | None = None) -> RunResult:
+    scenario = Scenario("s", (), location=None)  # type: ignore[arg-type]
+    result = RunResult(scenario, driver)
+    for number, history in enumerate(histories, start=1):
+        step = Step("expect", number, location=f"s.chat.yaml:{number}", expectation=Expectation())  # type: ignore[arg-type]
+        result.steps.append(StepResult(step, 0.0, observation=Observation(history, dict(components or {}))))
+    result.final_history = histories[-1] if histories else []
+    return result
+
+
+def test_parity_holds_for_equal_runs_and_ignores_what_the_page_shows() -> None:
+    hi = [Message("user", "hi"), Message("assistant", "echo: hi")]
+    shown = [Message("user", "hi", shown="hi"), Message("assistant", "echo: hi", shown="echo: hi")]
+    assert compare_runs(_run("api", [hi]), _run("browser", [shown])) == []
+
+
+def test_parity_names_the_step_and_both_values() -> None:
+    a = _run("api", [[Message("user", "hi")], [Message("user", "hi"), Message("assistant", "A")]])
+    b = _run("browser", [[Message("user", "hi")], [Message("user", "hi"), Message("assistant", "B")]])
+    (problem,) = compare_runs(a, b)
+    assert problem.startswith("history at step 2 (expect) (s.chat.yaml:2): message 1 differs in content")
+    assert '"content": "A"' in problem and '"content": "B"' in problem
+
+
+def test_parity_compares_asserted_components() -> None:
+    (problem,) = compare_runs(_run("api", [[]], {"Feedback": "like"}), _run("browser", [[]], {"Feedback": ""}))
+    assert problem.startswith("component 'Feedback' at step 1 (expect)")
+
+
+# -- end to end, through pytest ------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    return pytester
+
+
+def test_a_missing_icon_fails_at_once_saying_so(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", retry="name: retry without a handler\nsteps:\n  - send: hello\n  - retry: {}\n")
+    started = time.monotonic()
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:no_handlers", "--chat-timeout", "60")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "step 2 (retry) at retry.chat.yaml:4: cannot perform step",
+        "  the Retry icon is not on the page for message 1 (the app has no .retry() handler on the chatbot 'Chat')",
+    ])
+    assert "Timeout" not in result.stdout.str()
+    assert elapsed < 45, f"took {elapsed:.0f}s: it waited instead of looking"
+
+
+FAILING = """name: wrong reply
+steps:
+  - send: hello
+  - expect:
+      history: {last: [{role: assistant, content: "#1 echo: goodbye"}]}
+"""
+
+
+def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", wrong=FAILING)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--output", "artifacts")
+    result.assert_outcomes(failed=1)
+    shown = "artifacts/wrong-chat-yaml-wrong-reply-browser"  # under --output, relative to the working directory
+    folder = project.path / shown
+    result.stdout.fnmatch_lines([
+        "artifacts:",
+        f"  screenshot: {shown}/screenshot.png",
+        f"  visible text: {shown}/chat.txt",
+        f"  trace: {shown}/trace.zip",
+        "  (open the trace with: playwright show-trace *trace.zip)",
+    ])
+    assert (folder / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "chat.txt").read_text() == "0. user: hello\n1. assistant: #1 echo: hello\n"
+    with zipfile.ZipFile(folder / "trace.zip") as trace:
+        assert any(name.endswith(".trace") for name in trace.namelist())
+
+
+def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", wrong=FAILING)
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "browser", "--output", "out", "--tracing", "retain-on-failure", "--screenshot", "only-on-failure"
+    )
+    result.assert_outcomes(failed=1)
+    folder = project.path / "out" / "wrong-chat-yaml-wrong-reply-browser"
+    names = sorted(p.name for p in folder.iterdir())
+    # pytest-playwright's own trace and end-of-test screenshot, beside the harness's failure screenshot
+    assert "trace.zip" in names and "test-failed-1.png" in names and "screenshot.png" in names, names
+
+
+def test_a_wrong_chromium_path_is_one_clear_message(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", good="name: echo\nsteps:\n  - send: hi\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-chromium", "/nonexistent/chromium")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the Chromium executable '/nonexistent/chromium' (from --chat-chromium / $CHAT_HARNESS_CHROMIUM) does not exist or is not executable*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_parity_failure_is_its_own_item(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", either="""name: either client
+steps:
+  - send: hi
+  - expect:
+      history: {last: [{role: assistant, content: {startswith: "echo: hi"}}]}
+""")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*scenario 'either client' (either.chat.yaml:1): the api and browser drivers disagree",
+        "history at step 2 (expect) (either.chat.yaml:4): message 1 differs in content",
+        '  api    : *"echo: hi (seen by the api)"*',
+        '  browser: *"echo: hi (seen by the browser)"*',
+    ])
+
+
+def test_load_events_run_on_both_drivers(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", greet="""name: greeting first
+steps:
+  - expect:
+      history: [{role: assistant, content: "Hello! Ask me anything."}]
+  - send: hi
+  - expect:
+      history: {length: 3}
+""")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting")
+    result.assert_outcomes(passed=3)
+
+
+def test_browser_found_on_this_machine(browser: Any) -> None:
+    """The set-up installed a browser the harness finds by itself (no option, no variable)."""
+    assert os.environ.get("CHAT_HARNESS_CHROMIUM") is None
+    assert browser.version
+
+
+def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", slow="name: too slow\nsteps:\n  - send: hi\n")
+    started = time.monotonic()
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:slow", "--chat-timeout", "1")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(failed=2, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app's /_slow_reply handler to finish",
+        "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app to finish step 1 (send): "
+        "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
+    ])
+    assert elapsed < 40
