@@ -7,7 +7,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,31 @@ def app_floor() -> float:
     from fixtures import reference_app
 
     return reference_app.CHUNKS * reference_app.CHUNK_DELAY * 6
+
+
+@contextmanager
+def reference_app_url() -> Iterator[str]:
+    """The reference app, launched in-process on a loopback port for the benchmark's duration."""
+    from harness.target import InProcessApp
+
+    app = InProcessApp("fixtures.reference_app:demo")
+    try:
+        yield app.start().url
+    finally:
+        app.close()
+
+
+def harness_run(driver: Any) -> None:
+    """The scenario, once, on a fresh session of ``driver`` (a harness Driver)."""
+    from harness.loader import load_text
+    from harness.runner import run_scenario
+
+    (scenario,) = load_text(SCENARIO, "bench")
+    try:
+        driver.open(scenario)
+        run_scenario(scenario, driver)
+    finally:
+        driver.close()
 
 
 def measure(fn: Callable[[], Any], runs: int) -> list[float]:

@@ -14,25 +14,12 @@ import statistics
 from threading import Lock
 from typing import Any
 
-from _common import SCENARIO, app_floor, measure, report
+from _common import app_floor, harness_run, measure, reference_app_url, report
 from gradio_client import Client
 from gradio_client import utils as client_utils
 
 from harness.drivers.api import ApiDriver
-from harness.loader import load_text
-from harness.runner import run_scenario
-from harness.target import InProcessApp, Target
-
-
-def harness_run(url: str) -> list[dict[str, Any]]:
-    (scenario,) = load_text(SCENARIO, "bench")
-    driver = ApiDriver(Target(url, url))
-    try:
-        driver.open(scenario)
-        result = run_scenario(scenario, driver)
-    finally:
-        driver.close()
-    return [m.as_dict() for m in result.final_history]
+from harness.target import Target
 
 
 def hand_written_run(url: str) -> list[Any]:
@@ -70,15 +57,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    app = InProcessApp("fixtures.reference_app:demo")
-    url = app.start().url
-    try:
+    with reference_app_url() as url:
         final = hand_written_run(url)
         assert final[-1]["content"][0]["text"] == "#6 echo: last", final
-        harness = measure(lambda: harness_run(url), args.runs)
+        harness = measure(lambda: harness_run(ApiDriver(Target(url, url))), args.runs)
         hand = measure(lambda: hand_written_run(url), args.runs)
-    finally:
-        app.close()
     ratio = statistics.median(harness) / statistics.median(hand)
     report("api_vs_client", args.runs, {"harness API driver": harness, "hand-written gradio_client": hand, "app's own time (sum of delays)": app_floor()},
            {"harness / hand-written": (ratio, "<= 1.15")})

@@ -17,25 +17,13 @@ import re
 import statistics
 from typing import Any
 
-from _common import SCENARIO, app_floor, measure, report
+from _common import app_floor, harness_run, measure, reference_app_url, report
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from harness.browser import launch_with_fallback
 from harness.drivers.api import ApiDriver
-from harness.drivers.base import Driver
 from harness.drivers.browser import BrowserDriver
-from harness.loader import load_text
-from harness.runner import run_scenario
-from harness.target import InProcessApp, Target
-
-
-def harness_run(driver: Driver) -> None:
-    (scenario,) = load_text(SCENARIO, "bench")
-    try:
-        driver.open(scenario)
-        run_scenario(scenario, driver)
-    finally:
-        driver.close()
+from harness.target import Target
 
 
 def hand_written_run(browser: Browser, url: str) -> None:
@@ -82,20 +70,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    app = InProcessApp("fixtures.reference_app:demo")
-    url = app.start().url
-    target = Target(url, url)
-    try:
-        with sync_playwright() as playwright:
-            browser = launch_with_fallback(playwright.chromium.launch, "chromium", {}, None)
-            times: dict[str, Any] = {
-                "harness browser driver": measure(lambda: harness_run(BrowserDriver(target, browser.new_context, timeout=30)), args.runs),
-                "hand-written Playwright": measure(lambda: hand_written_run(browser, url), args.runs),
-                "harness API driver": measure(lambda: harness_run(ApiDriver(target, timeout=30)), args.runs),
-            }
-            browser.close()
-    finally:
-        app.close()
+    with reference_app_url() as url, sync_playwright() as playwright:
+        target = Target(url, url)
+        browser = launch_with_fallback(playwright.chromium.launch, "chromium", {}, None)
+        times: dict[str, Any] = {
+            "harness browser driver": measure(lambda: harness_run(BrowserDriver(target, browser.new_context, timeout=30)), args.runs),
+            "hand-written Playwright": measure(lambda: hand_written_run(browser, url), args.runs),
+            "harness API driver": measure(lambda: harness_run(ApiDriver(target, timeout=30)), args.runs),
+        }
+        browser.close()
     times["app's own time (sum of delays)"] = app_floor()
     med = {k: statistics.median(v) for k, v in times.items() if isinstance(v, list)}
     report(

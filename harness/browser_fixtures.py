@@ -17,7 +17,9 @@ def launch_browser(launch_browser: Any, browser_name: str, browser_type_launch_a
     """pytest-playwright's launcher, finding a usable Chromium when Playwright's own is missing."""
     if connect_options:
         return launch_browser
-    explicit = pytestconfig.getoption("chat_chromium", default=None) or pytestconfig.getini("chat_chromium") or os.environ.get(ENV_VAR) or None
+    from harness.plugin import setting
+
+    explicit = setting(pytestconfig, "chat_chromium") or os.environ.get(ENV_VAR) or None
 
     def launch(**kwargs: Any) -> Any:
         return launch_with_fallback(launch_browser, browser_name, browser_type_launch_args, explicit, **kwargs)

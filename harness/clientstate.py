@@ -12,10 +12,12 @@ import copy
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gradio_client import utils as client_utils
+
 from harness.appconfig import AppConfig, Component, Dependency
 from harness.history import Message, normalise_history
 
-__all__ = ["ClientState", "chat_values", "error_text", "shown_value"]
+__all__ = ["ClientState", "chat_values", "error_text", "next_stream_values", "shown_value"]
 
 
 class ClientState:
@@ -97,6 +99,14 @@ def chat_values(dep: Dependency, chatbot: Component, updates: Iterable[Sequence[
         except TypeError:
             continue
     return histories
+
+
+def next_stream_values(app: AppConfig, previous: list[Any] | None, data: list[Any]) -> list[Any]:
+    """The full output values after a streamed update: ``sse_v3`` servers send the first update
+    in full and later ones as diffs against it; older protocols send every update in full."""
+    if previous is None or str(app.raw.get("protocol", "")) != "sse_v3":
+        return list(data)
+    return [client_utils.apply_diff(prev, diff) for prev, diff in zip(previous, data)]
 
 
 def error_text(output: dict[str, Any]) -> str | None:

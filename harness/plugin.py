@@ -67,7 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("chat_scenario_patterns", "Scenario file patterns collected in directories.", type="args", default=DEFAULT_PATTERNS)
 
 
-def _setting(config: pytest.Config, name: str) -> Any:
+def setting(config: pytest.Config, name: str) -> Any:
+    """An option of this plugin: the command line wins, else the ini key of the same name."""
     value = config.getoption(name)
     if value is None:
         value = config.getini(name) or None
@@ -78,8 +79,8 @@ class Targets:
     """Resolves which app a scenario runs against and owns the apps launched for the session."""
 
     def __init__(self, config: pytest.Config) -> None:
-        self.url: str | None = _setting(config, "chat_url")
-        self.app: str | None = _setting(config, "chat_app")
+        self.url: str | None = setting(config, "chat_url")
+        self.app: str | None = setting(config, "chat_app")
         self._launched: dict[str, InProcessApp] = {}
         self._failed: dict[str, TargetError] = {}
 
@@ -146,7 +147,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def _drivers(config: pytest.Config) -> list[str]:
-    choice = _setting(config, "chat_driver") or "api"
+    choice = setting(config, "chat_driver") or "api"
     if choice == "all":
         return list(available_drivers())
     if choice not in available_drivers():
@@ -245,7 +246,7 @@ class ScenarioItem(pytest.Function):
 
     def run(self, request: pytest.FixtureRequest) -> None:
         config = self.config
-        timeout = float(_setting(config, "chat_timeout") or DEFAULT_TIMEOUT)
+        timeout = float(setting(config, "chat_timeout") or DEFAULT_TIMEOUT)
         self.target = config.stash[targets_key].for_scenario(self.scenario)
         driver = make_driver(self.driver_name, self.target, timeout, request)
         try:

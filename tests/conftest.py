@@ -39,6 +39,14 @@ def served(module: str, timeout: float = 60.0) -> Iterator[str]:
             process.wait()
 
 
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester project folder whose pytest runs can import the harness and the fixture apps."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    return pytester
+
+
 @pytest.fixture(scope="session")
 def reference_url() -> Iterator[str]:
     with served("fixtures.reference_app") as url:

@@ -17,8 +17,6 @@ from harness.parity import compare_runs
 from harness.runner import Observation, RunResult, StepResult
 from harness.scenario import Expectation, Scenario, Step
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # -- finding a browser --------------------------------------------------------------------------
 
 
@@ -128,13 +126,6 @@ def test_parity_compares_asserted_components() -> None:
 
 
 # -- end to end, through pytest ------------------------------------------------------------------
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    return pytester
 
 
 def test_a_missing_icon_fails_at_once_saying_so(project: pytest.Pytester) -> None:

@@ -38,10 +38,10 @@ def _run_bundled(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 @pytest.fixture
-def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+def runner(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """Runs from the repository root, where the bundled scenarios are."""
     monkeypatch.chdir(ROOT)
-    return pytester
+    return project
 
 
 # --driver all: per scenario an api item, a browser item and a parity item

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 GOOD = """
 name: echo works
@@ -32,13 +28,6 @@ INVALID = """name: typo
 steps:
   - sned: hello
 """
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    return pytester
 
 
 def test_pass_fail_and_invalid_file(project: pytest.Pytester) -> None:

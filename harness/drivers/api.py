@@ -24,12 +24,11 @@ from typing import Any
 
 import httpx
 from gradio_client import Client
-from gradio_client import utils as client_utils
 from httpx_sse import connect_sse
 
 from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
 from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text, shown_value
+from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.drivers.base import ActionRecord, Driver, EventRecord
 from harness.errors import ActionError, AppRaised, TargetError
 from harness.history import Message
@@ -294,7 +293,7 @@ class ApiDriver(Driver):
         """Read the session's event stream until ``event_id`` completes."""
         updates: list[tuple[float, list[Any]]] = []
         current: list[Any] | None = None
-        diffs = self.app is not None and str(self.app.raw.get("protocol", "")) == "sse_v3"
+        _, app, _, _ = self._require_open()
         while not cancelled.is_set():
             with connect_sse(http, "GET", base + "queue/data", params={"session_hash": session_hash}) as source:
                 if source.response.status_code != 200:
@@ -312,11 +311,7 @@ class ApiDriver(Driver):
                     if msg.get("event_id") != event_id:
                         continue
                     if kind == "process_generating":
-                        output = list((msg.get("output") or {}).get("data") or [])
-                        if diffs and current is not None:
-                            current = [client_utils.apply_diff(prev, diff) for prev, diff in zip(current, output)]
-                        else:
-                            current = output
+                        current = next_stream_values(app, current, list((msg.get("output") or {}).get("data") or []))
                         updates.append((time.perf_counter(), copy.deepcopy(current)))
                     elif kind == "process_completed":
                         final = dict(msg.get("output") or {})

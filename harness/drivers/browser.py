@@ -18,17 +18,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gradio_client import utils as client_utils
-
 from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
 from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text
+from harness.clientstate import ClientState, chat_values, error_text, next_stream_values
 from harness.drivers.base import ActionRecord, Driver, EventRecord
 from harness.errors import ActionError, AppRaised, PageMismatch, TargetError
 from harness.history import Message
@@ -82,7 +81,6 @@ class BrowserDriver(Driver):
         self._generating: dict[str, list[Any]] = {}
         self._started_at: dict[str, float] = {}
         self._updates: dict[str, int] = {}
-        self._protocol = ""
 
     # -- session -----------------------------------------------------------------------------------
 
@@ -113,7 +111,6 @@ class BrowserDriver(Driver):
             raise TargetError(f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s") from None
         config = self.page.evaluate("() => window.gradio_config")
         self.app = AppConfig(config)
-        self._protocol = str(config.get("protocol", ""))
         self.state = ClientState(self.app)
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
@@ -124,7 +121,7 @@ class BrowserDriver(Driver):
             raise TargetError(f"the page at {self.target.url} did not show the chatbot {self.chatbot.name} and its textbox within {self.timeout:g}s") from None
         # the app's load events start as the page loads: count every call since then
         mark = {"started": 0, "t": 0.0}
-        self._settle("the page to finish loading", mark, must_start=any(d.backend_fn for d in self.app.load_events()))
+        self._settle("the page to finish loading", mark, any(d.backend_fn for d in self.app.load_events()), self._chat().element_handle())
         self._replay(None, mark)
 
     def close(self) -> None:
@@ -211,11 +208,9 @@ class BrowserDriver(Driver):
 
     def _icon(self, action: str, position: int) -> Any:
         """The icon for ``action`` on the message group holding message ``position``; ActionError if absent."""
-        chat = self._chat()
-        message = chat.locator(MESSAGES).nth(position)  # the page shows the history: checked after every action
-        row = message.locator(ROW)
+        message = self._chat().locator(MESSAGES).nth(position)  # the page shows the history: checked after every action
         message.hover()
-        icon = row.get_by_role("button", name=ICONS[action]).or_(row.locator(ROW_BUTTONS).get_by_role("button", name=ICONS[action]))
+        icon = _group_button(message, action)
         if icon.count() == 0:
             raise ActionError(f"the {ICON_NAMES[action]} icon is not on the page for message {position}{self._why_no_icon(action, position)}")
         return icon.first
@@ -272,11 +267,12 @@ class BrowserDriver(Driver):
             field.press("Enter")
             self._finish(step, record, mark, box.id, "submit")
         elif kind in ("undo", "retry"):
+            # the icons sit under the last reply, whichever message of the exchange the step names
             target = last_exchange_target(state.history(chatbot), kind, step.index)
-            icon = self._icon(kind, len(state.history(chatbot)) - 1)
+            icon = self._icon(kind, target.last)
             mark = self._mark()
             icon.click()
-            self._finish(step, record, mark, chatbot.id, kind, target_position=target.position)
+            self._finish(step, record, mark, chatbot.id, kind)
         elif kind in ("like", "dislike"):
             target = feedback_target_for(state.history(chatbot), kind, step.index, bool(chatbot.props.get("like_user_message")))
             icon = self._icon(kind, target.first)
@@ -289,8 +285,7 @@ class BrowserDriver(Driver):
             message = self._chat().locator(MESSAGES).nth(target.position)
             editor = message.locator("textarea.edit-textarea")
             editor.fill(step.args["text"])
-            submit = message.locator(ROW).get_by_role("button", name=ICONS["submit"])
-            submit = submit.or_(message.locator(ROW).locator(ROW_BUTTONS).get_by_role("button", name=ICONS["submit"])).first
+            submit = _group_button(message, "submit").first
             state.edit_locally(chatbot, target.position, step.args["text"])
             mark = self._mark()
             submit.click()
@@ -309,24 +304,28 @@ class BrowserDriver(Driver):
         return record
 
     def _mark(self) -> dict[str, Any]:
+        """Where the page's call counter and clock stand just before an action (plus this process's clock)."""
         page, *_ = self._require_open()
-        return page.evaluate("() => window.__chatHarness.mark()")  # type: ignore[no-any-return]
+        mark: dict[str, Any] = page.evaluate("() => window.__chatHarness.mark()")
+        mark["clock"] = time.perf_counter()
+        return mark
 
-    def _finish(self, step: Step, record: ActionRecord, mark: dict[str, Any], component_id: int, event: str, target_position: int | None = None) -> None:
+    def _finish(self, step: Step, record: ActionRecord, mark: dict[str, Any], component_id: int, event: str) -> None:
         """Wait for the app to take up the action and go idle, then take in what it sent."""
         _, app, _, _, _ = self._require_open()
         must_start = any(dep.backend_fn for dep in app.listeners(component_id, event))
-        self._settle(step.label, mark, must_start)
+        scope = self._chat().element_handle()
+        self._settle(step.label, mark, must_start, scope)
         self._replay(record, mark)
-        self._check_page(step)
+        self._check_page(step, scope)
         if record.error:
             raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
 
-    def _settle(self, what: str, mark: dict[str, Any], must_start: bool) -> None:
+    def _settle(self, what: str, mark: dict[str, Any], must_start: bool, scope: Any) -> None:
+        """Wait until the action reached the app (if it must) and the app is idle; ``scope`` is the chatbot's element."""
         from playwright.sync_api import Error as PlaywrightError
 
         page, *_ = self._require_open()
-        scope = self._chat().element_handle()
         box = self._box().element_handle()
         started = page.evaluate("(n) => { window.__chatHarness.quiet = 0; return window.__chatHarness.started > n; }", mark["started"])
         if must_start and not started:
@@ -348,13 +347,12 @@ class BrowserDriver(Driver):
             reasons = [re.sub(r"\(fn (\d+)\)", lambda m: f"({self._call_name(int(m[1]))})", r) for r in reasons]
             raise TargetError(f"timed out after {self.timeout:g}s waiting for the app to finish {what}: {'; '.join(reasons) or 'it kept starting new work'}") from None
 
-    def _check_page(self, step: Step) -> None:
+    def _check_page(self, step: Step, scope: Any) -> None:
         """The chatbot on the page must show the history the app sent: same count, same roles."""
         from playwright.sync_api import Error as PlaywrightError
 
         page, _, state, chatbot, _ = self._require_open()
         roles = [m.role for m in state.history(chatbot)]
-        scope = self._chat().element_handle()
         try:
             page.wait_for_function(
                 "([scope, roles]) => { const m = window.__chatHarness.messages(scope) || []; return m.length === roles.length && m.every((x, i) => x.role === roles[i]); }",
@@ -414,7 +412,7 @@ class BrowserDriver(Driver):
             elif kind in ("join_failed", "predict_failed", "stream_error"):
                 errors.append(f"the page lost its connection to the app: {entry.get('error')}")
         if record is not None:
-            record.seconds = (page.evaluate("() => performance.now()") - mark["t"]) / 1000
+            record.seconds = time.perf_counter() - mark["clock"]
             if errors:
                 record.error = "; ".join(errors)
         elif errors:
@@ -431,19 +429,14 @@ class BrowserDriver(Driver):
         state.apply(dep, list(output.get("data") or []))
 
     def _stream_data(self, msg: dict[str, Any]) -> list[Any] | None:
-        """A streamed update's full output values (sse_v3 sends the first in full, then diffs)."""
+        """A streamed update's full output values."""
         output = msg.get("output") or {}
         data = output.get("data")
         if not isinstance(data, list):
             return None
+        _, app, _, _, _ = self._require_open()
         event_id = msg.get("event_id") or ""
-        if self._protocol != "sse_v3":
-            return data
-        previous = self._generating.get(event_id)
-        if previous is None:
-            self._generating[event_id] = list(data)
-        else:
-            self._generating[event_id] = [client_utils.apply_diff(prev, diff) for prev, diff in zip(previous, data)]
+        self._generating[event_id] = next_stream_values(app, self._generating.get(event_id), data)
         return self._generating[event_id]
 
     def _call_name(self, fn_index: int) -> str:
@@ -456,6 +449,13 @@ class BrowserDriver(Driver):
             if dep.id == fn_index:
                 return dep
         return None
+
+
+def _group_button(message: Any, action: str) -> Any:
+    """The button named for ``action`` in the group of ``message``: inside its row, or in the
+    button bar right after the row (bubble layout)."""
+    row = message.locator(ROW)
+    return row.get_by_role("button", name=ICONS[action]).or_(row.locator(ROW_BUTTONS).get_by_role("button", name=ICONS[action]))
 
 
 def _read_value(component: Component, block: Any) -> Any:
