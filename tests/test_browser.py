@@ -237,3 +237,15 @@ def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) 
         "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
     ])
     assert elapsed < 40
+
+
+def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytester) -> None:
+    project.makefile(".chat.yaml", shown="name: reply shown\nsteps:\n  - send: hi\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "step 1 (send) at shown.chat.yaml:3: the page does not show what the app sent",
+        "after step 1 (send) the app sent 2 messages (user, assistant) but the page shows 1 (user)",
+        "page shows:",
+        "0. user: hi",
+    ])

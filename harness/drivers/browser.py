@@ -361,11 +361,11 @@ class BrowserDriver(Driver):
             )
         except PlaywrightError:
             shown = self._page_messages() or []
-            raise PageMismatch(
+            summary = (
                 f"after {step.label} the app sent {len(roles)} messages ({', '.join(roles) or 'none'}) but the page shows {len(shown)} "
-                f"({', '.join(m['role'] for m in shown) or 'none'})",
-                "page shows:\n" + self._visible_text(),
-            ) from None
+                f"({', '.join(m['role'] for m in shown) or 'none'})"
+            )
+            raise PageMismatch(summary, f"{summary}\npage shows:\n{self._visible_text()}") from None
 
     # -- what the app sent -------------------------------------------------------------------------
 

@@ -113,10 +113,11 @@
     return h.quiet >= polls;
   };
 
-  // What the chatbot shows: one entry per message, in order.
+  // What the chatbot shows: one entry per rendered message, in order (a message hidden by the
+  // app's CSS is not shown to a person, so it does not count).
   h.messages = (scope) => {
     if (!scope) return null;
-    return Array.from(scope.querySelectorAll(".message-row .flex-wrap > .message")).map((m) => {
+    return Array.from(scope.querySelectorAll(".message-row .flex-wrap > .message")).filter((m) => m.getClientRects().length > 0).map((m) => {
       const editing = m.querySelector("textarea.edit-textarea");
       return {
         role: m.classList.contains("user") ? "user" : m.classList.contains("bot") ? "assistant" : "unknown",
