@@ -69,7 +69,11 @@ def _file_ref(data: dict[str, Any]) -> FileRef:
     path = data.get("path") or data.get("url") or ""
     if not name and path:
         name = posixpath.basename(urlparse(str(path)).path)
-    mime = data.get("mime_type") or (mimetypes.guess_type(name)[0] if name else None)
+    mime = data.get("mime_type")
+    if not mime and name:
+        # guess as the server does (gradio_client.utils.get_mimetype): audio/wav, not audio/x-wav
+        guessed = mimetypes.guess_type(str(name))[0]
+        mime = guessed.replace("x-wav", "wav").replace("x-flac", "flac") if guessed else None
     return FileRef(str(name), mime)
 
 
@@ -102,9 +106,17 @@ def _parts(content: Any) -> tuple[list[str], list[FileRef], list[str]]:
                     files.append(_file_ref(file))
             elif kind == "component" or "component" in item:
                 components.append(str(item.get("component")))
-                value = item.get("value")
-                if isinstance(value, dict) and _is_file_data(value):
-                    files.append(_file_ref(value))
+                # the component's files, wherever its value holds them: a FileData (image, audio),
+                # a list of them (file on 6.x), {"video": ...} (video on 5.x), [{"image": ...}] (gallery)
+                pending: list[Any] = [item.get("value")]
+                while pending:
+                    value = pending.pop(0)
+                    if _is_file_data(value):
+                        files.append(_file_ref(value))
+                    elif isinstance(value, dict):
+                        pending[:0] = value.values()
+                    elif isinstance(value, list):
+                        pending[:0] = value
             elif _is_file_data(item):
                 files.append(_file_ref(item))
             else:
