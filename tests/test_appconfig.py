@@ -43,7 +43,7 @@ def test_chat_interface_graph(chat_interface: AppConfig) -> None:
     chatbot = chat_interface.chatbot(None)
     assert chatbot.label is None  # an i18n label is not a usable selector
     box = chat_interface.input_for(chatbot)
-    assert box.type == "textbox"
+    assert box.type == "multimodaltextbox"
     retry = chat_interface.listeners(chatbot.id, "retry")
     assert len(retry) == 2 and retry[0].id < retry[1].id
     (edit,) = chat_interface.listeners(chatbot.id, "edit")

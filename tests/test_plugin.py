@@ -151,21 +151,10 @@ def test_unknown_driver_is_a_usage_error(project: pytest.Pytester) -> None:
 
 
 def test_app_error_names_the_step(project: pytest.Pytester) -> None:
-    project.makefile(".chat.yaml", err="name: boom\nsteps:\n  - send: hello\n  - send: raise please\n")
-    project.makepyfile(raising_app='''
-import gradio as gr
-from fixtures.reference_app import build_demo, stream_reply
-
-def respond(history, generation):
-    if "raise" in history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]:
-        raise gr.Error("the model is overloaded")
-    yield from stream_reply(history, generation)
-
-demo = build_demo(respond=respond)
-''')
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "raising_app:demo")
+    project.makefile(".chat.yaml", err="name: boom\nsteps:\n  - send: hello\n  - send: boom\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "step 2 (send) at err.chat.yaml:4: the app raised an error",
-        "  the app raised an error during step 2 (send): the model is overloaded",
+        "  the app raised an error during step 2 (send): boom: the model is overloaded, try again later",
     ])

@@ -42,6 +42,11 @@ PAGE_SCRIPT = resources.files("harness.drivers").joinpath("page.js").read_text(e
 MESSAGES = ".message-row .flex-wrap > .message"
 CHAT_LOG = "[role=log][aria-label='chatbot conversation']"
 TEXT_INPUT = "textarea[data-testid=textbox], input[data-testid=textbox]"
+#: each input kind's text field, to find the n-th one of a kind
+KIND_INPUT = {
+    "textbox": "textarea[data-testid=textbox]:not(.multimodal-textbox *), input[data-testid=textbox]:not(.multimodal-textbox *)",
+    "multimodaltextbox": ".multimodal-textbox textarea[data-testid=textbox]",
+}
 IDLE_POLLS = 2  # consecutive idle frames before the app counts as idle
 START_TIMEOUT = 10.0  # longest a click may take to reach the app before "nothing happened"
 #: accessible names of the icons, on Gradio 6 and 5 (5.x relabels a clicked like "clicked like")
@@ -187,8 +192,8 @@ class BrowserDriver(Driver):
         nth = kind.index(component.id) if component.id in kind else 0
         if component.type == "chatbot":
             return page.locator(CHAT_LOG).nth(nth).locator(BLOCK)
-        if component.type in ("textbox", "multimodaltextbox"):
-            return page.locator(TEXT_INPUT).nth(nth).locator(BLOCK)
+        if component.type in KIND_INPUT:
+            return page.locator(KIND_INPUT[component.type]).nth(nth).locator(BLOCK)
         if component.label:
             return page.locator(".block").filter(has=page.get_by_label(component.label, exact=True))
         raise ActionError(f"the browser driver finds a {component.type} without elem_id only by its label; give {component.name} an elem_id")
