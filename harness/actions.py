@@ -8,11 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from harness.appconfig import AppConfig, Component, Dependency
 from harness.errors import ActionError
 from harness.history import Message, feedback_target, last_exchange_index, resolve_index
 
-__all__ = ["Target", "clear_target", "edit_target", "feedback_target_for", "last_exchange_target"]
+__all__ = [
+    "Target",
+    "clear_target",
+    "edit_target",
+    "example_target",
+    "feedback_option",
+    "feedback_target_for",
+    "last_exchange_target",
+    "option_target",
+    "stop_control",
+]
+
+#: the two feedback options the chatbot shows as thumbs; any other is a custom option
+THUMBS = ("Like", "Dislike")
 
 
 @dataclass(frozen=True)
@@ -70,3 +85,71 @@ def clear_target(history: Sequence[Message]) -> None:
     """The trash icon is shown only above a chat that has messages."""
     if not history:
         raise ActionError("nothing to clear: the chat is empty (the trash icon is shown only when the chat has messages)")
+
+
+def feedback_option(chatbot: Component, option: str) -> str:
+    """A custom feedback option the chatbot offers (``feedback_options`` / ``flagging_options``)."""
+    offered = [str(o) for o in chatbot.props.get("feedback_options") or THUMBS]
+    custom = [o for o in offered if o not in THUMBS]
+    if option in THUMBS:
+        raise ActionError(f"{option!r} is a thumbs icon: use the {option.lower()} step")
+    if option not in custom:
+        listed = ", ".join(map(repr, custom)) if custom else "none (feedback_options has only Like and Dislike)"
+        raise ActionError(f"the chatbot {chatbot.name} offers no feedback option {option!r}; its custom options: {listed}")
+    return option
+
+
+def option_target(history: Sequence[Message], args: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:
+    """The message offering the option and the option: ``(message position, option position, option)``."""
+    if args.get("index") is not None:
+        position = resolve_index(int(args["index"]), len(history))
+        if position is None:
+            raise ActionError(f"index {args['index']} is outside the history ({len(history)} messages)")
+        if not history[position].options:
+            raise ActionError(f"message {position} offers no options")
+    else:
+        offering = [i for i, m in enumerate(history) if m.options]
+        if not offering:
+            raise ActionError("no message offers options")
+        position = offering[-1]
+    options = list(history[position].options)
+    for i, option in enumerate(options):
+        value, label = str(option.get("value")), option.get("label")
+        if ("value" in args and args["value"] == value) or ("label" in args and args["label"] == label) or (
+            "option" in args and args["option"] in (value, label)
+        ):
+            return position, i, option
+    wanted = args.get("value") or args.get("label") or args.get("option")
+    shown = ", ".join(f"{o.get('label') or o.get('value')!r}" for o in options)
+    raise ActionError(f"message {position} offers no option {wanted!r}; it offers {shown}")
+
+
+def example_target(chatbot: Component, history: Sequence[Message], args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The example a ``select_example`` step clicks: ``(position, example)``."""
+    examples = [e for e in chatbot.props.get("examples") or [] if isinstance(e, dict)]
+    if not examples:
+        raise ActionError(f"the chatbot {chatbot.name} offers no examples (gr.Chatbot(examples=...) or gr.ChatInterface(examples=...))")
+    if history:
+        raise ActionError("examples are shown only while the chat is empty")
+    if "index" in args:
+        index = int(args["index"])
+        if not 0 <= index < len(examples):
+            raise ActionError(f"example {index} does not exist; the chatbot offers {len(examples)}")
+        return index, examples[index]
+    for i, example in enumerate(examples):
+        if args.get("text") in (example.get("text"), example.get("display_text")):
+            return i, example
+    shown = ", ".join(repr(e.get("display_text") or e.get("text")) for e in examples)
+    raise ActionError(f"no example {args.get('text')!r}; the chatbot offers {shown}")
+
+
+def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Dependency, tuple[int, str]]:
+    """The listener a Stop control fires for one of ``running``, with its trigger ``(component, event)``."""
+    ids = {d.id for d in running}
+    for dep in app.dependencies:
+        cancels = set(dep.raw.get("cancels") or [])
+        trigger = next(((c, e) for c, e in dep.targets if c is not None), None)
+        if cancels & ids and trigger is not None:
+            return dep, trigger
+    names = ", ".join(d.name for d in running)
+    raise ActionError(f"the app has no stop control: no event cancels {names} (wire one with cancels=[...], or stop_btn on the textbox)")

@@ -88,12 +88,14 @@ class Dependency:
         return f"/{self.api_name}" if self.api_name else f"fn {self.id}"
 
     def runs_after(self, parent_succeeded: bool) -> bool:
-        """Whether this chained step runs after its parent ended this way (.then/.success/.failure)."""
-        if self.only_on_success:
-            return parent_succeeded
+        """Whether this chained step runs after its parent ended this way (.then/.success/.failure).
+
+        As the page does it (seen on Gradio 6.31): after an error only ``.failure`` steps run, not
+        ``.then`` ones; a cancelled (stopped) step counts as a success.
+        """
         if self.only_on_failure:
             return not parent_succeeded
-        return True
+        return parent_succeeded
 
 
 class AppConfig:
@@ -159,6 +161,23 @@ class AppConfig:
         walk(self.raw.get("layout"))
         return order
 
+    def ancestors(self, component_id: int, kind: str) -> list[Component]:
+        """The layout blocks of type ``kind`` (e.g. accordion) that contain a component, outermost first."""
+
+        def path(node: Any, trail: list[int]) -> list[int] | None:
+            if not isinstance(node, dict):
+                return None
+            here = [*trail, node["id"]] if isinstance(node.get("id"), int) else trail
+            if node.get("id") == component_id:
+                return here
+            for child in node.get("children") or []:
+                if (found := path(child, here)) is not None:
+                    return found
+            return None
+
+        trail = path(self.raw.get("layout"), []) or []
+        return [self.components[i] for i in trail if i in self.components and self.components[i].type == kind]
+
     def is_server_state(self, component_id: int) -> bool:
         component = self.components.get(component_id)
         return component is not None and component.type in SERVER_STATE_TYPES
@@ -200,6 +219,12 @@ class AppConfig:
         except TargetError:
             return False
         return True
+
+    has_component = has
+
+    def has_endpoint(self, api_name: str) -> bool:
+        """Whether the app has a named API endpoint (``/chat``)."""
+        return any(d.api_name == api_name.lstrip("/") for d in self.dependencies)
 
     def input_for(self, chatbot: Component) -> Component:
         """The textbox a person types into to talk to ``chatbot``: its submit chain writes the chatbot."""

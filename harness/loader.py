@@ -142,6 +142,7 @@ class _FileLoader:
             url=doc.get("url"),
             chatbot=doc.get("chatbot"),
             requires_components=tuple(str(c) for c in requires.get("components", ())),
+            requires_endpoints=tuple(str(e) for e in requires.get("endpoints", ())),
         )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -163,11 +164,41 @@ class _FileLoader:
         location = self.at(line)
         if kind == "expect":
             return Step(kind, number, location, expectation=self.expectation(value, line, where))
+        return Step(kind, number, location, args=self.action_args(kind, value, line, where))
+
+    def action_args(self, kind: str, value: Any, line: int, where: str) -> dict[str, Any]:
+        """An action's arguments in one form per kind (shorthands expanded, paths resolved)."""
         if kind == "send":
-            args = {"text": value} if isinstance(value, str) else {"text": value["text"]}
-        else:
-            args = dict(value or {})
-        return Step(kind, number, location, args=args)
+            if isinstance(value, str):
+                return {"text": value}
+            args = {"text": value["text"], "files": [self.file(f, value["files"], i, line, where) for i, f in enumerate(value.get("files") or [])]}
+            if "stop_after" in value:
+                args["stop_after"] = int(value["stop_after"])
+            return args
+        if kind == "select_option" and isinstance(value, str):
+            return {"option": value}
+        if kind == "select_example":
+            if isinstance(value, int):
+                return {"index": value}
+            if isinstance(value, str):
+                return {"text": value}
+        if kind == "set":
+            return {"values": dict(value)}
+        if kind == "call":
+            args = {"api_name": value["api_name"], "args": list(value.get("args") or [])}
+            if "result" in value:
+                args["result"] = self.matcher(value["result"], value, ["result"], line, where)
+            return args
+        return dict(value or {})
+
+    def file(self, name: str, parent: Any, index: int, base_line: int, where: str) -> str:
+        """A file a step attaches, relative to the scenario file; it must exist."""
+        path = Path(name)
+        if not path.is_absolute():
+            path = Path(self.path).parent / path
+        if not path.is_file():
+            raise self.fail(f"{where}: no file {name!r} (looked for {path})", parent, [index], base_line)
+        return str(path.resolve())
 
     def matcher(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Matcher:
         try:
@@ -187,6 +218,9 @@ class _FileLoader:
                 )
                 for i, f in enumerate(node["files"])
             )
+        options = None
+        if "options" in node:
+            options = tuple(self.matcher(o, node["options"], [i], line, f"{here} option {i}") for i, o in enumerate(node["options"]))
         metadata = None
         if "metadata" in node:
             metadata = {str(k): self.matcher(v, node["metadata"], [k], line, f"{here} metadata") for k, v in node["metadata"].items()}
@@ -195,6 +229,7 @@ class _FileLoader:
             content=self.matcher(node["content"], node, ["content"], line, here) if "content" in node else None,
             files=files,
             metadata=metadata,
+            options=options,
             location=self.at(line),
         )
 
@@ -221,7 +256,21 @@ class _FileLoader:
             input=self.matcher(value["input"], value, ["input"], line, where) if "input" in value else None,
             stream_min_updates=stream.get("min_updates"),
             stream_growing=bool(stream.get("growing", False)),
+            stream_final=self.matcher(stream["final"], stream, ["final"], line, f"{where} stream.final") if "final" in stream else None,
+            stream_first_update_within=seconds(stream["first_update_within"]) if "first_update_within" in stream else None,
+            stream_within=seconds(stream["within"]) if "within" in stream else None,
+            error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
         )
+
+
+def seconds(value: Any) -> float:
+    """A schema-checked duration (a number of seconds, or text like 5s / 500ms) in seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if text.endswith("ms"):
+        return float(text[:-2]) / 1000
+    return float(text.rstrip("s").strip())
 
 
 def _kind(value: Any) -> str:

@@ -36,7 +36,7 @@ from harness.errors import HarnessError, ScenarioError, StepError, TargetError
 from harness.loader import load_file
 from harness.parity import compare_runs
 from harness.report import format_history
-from harness.runner import RunResult, run_scenario
+from harness.runner import RunResult, missing_requirements, run_scenario
 from harness.scenario import Scenario
 from harness.target import DEFAULT_APP, InProcessApp, Target
 
@@ -251,9 +251,9 @@ class ScenarioItem(pytest.Function):
         driver = make_driver(self.driver_name, self.target, timeout, request)
         try:
             driver.open(self.scenario)
-            missing = [c for c in self.scenario.requires_components if not driver.has_component(c)]
+            missing = missing_requirements(self.scenario, driver)
             if missing:
-                self.skip_reason = f"the app has no component {', '.join(map(repr, missing))} (required by the scenario)"
+                self.skip_reason = f"the app has no {missing} (required by the scenario)"
                 pytest.skip(self.skip_reason)
             self.result = run_scenario(self.scenario, driver)
         except HarnessError as exc:

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.appconfig import AppConfig
 from harness.drivers.base import ActionRecord, Driver
-from harness.errors import ExpectationFailed, HarnessError, StepError, TargetError
+from harness.errors import AppRaised, ExpectationFailed, HarnessError, StepError, TargetError
 from harness.history import Message
 from harness.report import format_history, history_diff
 from harness.scenario import Expectation, MessageExpectation, Scenario, Step
 
-__all__ = ["Observation", "RunResult", "StepResult", "check_expectation", "run_scenario"]
+__all__ = ["Observation", "RunResult", "StepResult", "check_expectation", "missing_requirements", "run_scenario"]
 
 
 @dataclass
@@ -67,6 +68,14 @@ def _message_problem(expected: MessageExpectation, actual: Message) -> str | Non
                     reasons.append(f"file {i} name: {why}")
                 if want.mime_type is not None and (why := want.mime_type.mismatch(have.mime_type)):
                     reasons.append(f"file {i} mime_type: {why}")
+    if expected.options is not None:
+        offered = [str(o.get("label") or o.get("value")) for o in actual.options]
+        if len(offered) != len(expected.options):
+            reasons.append(f"options: expected {len(expected.options)}, got {len(offered)} ({', '.join(map(repr, offered)) or 'none'})")
+        else:
+            for i, (wanted, label) in enumerate(zip(expected.options, offered)):
+                if why := wanted.mismatch(label):
+                    reasons.append(f"option {i}: {why}")
     if expected.metadata is not None:
         for key, matcher in expected.metadata.items():
             if key not in actual.metadata:
@@ -84,6 +93,8 @@ def _describe(expected: MessageExpectation) -> str:
         parts.append(f"content {expected.content.describe}")
     if expected.files is not None:
         parts.append(f"{len(expected.files)} file(s)")
+    if expected.options is not None:
+        parts.append("options " + ", ".join(o.describe for o in expected.options))
     if expected.metadata is not None:
         parts.append("metadata " + ", ".join(f"{k} {m.describe}" for k, m in expected.metadata.items()))
     return ", ".join(parts) or "any message"
@@ -127,8 +138,14 @@ def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
             sections.append(f"component {name!r}: {why}")
     if expectation.input is not None and (why := expectation.input.mismatch(seen.input)):
         sections.append(f"input box: {why}")
-    if expectation.stream_min_updates is not None or expectation.stream_growing:
+    if expectation.checks_stream:
         sections.extend(_check_stream(expectation, seen.last_action))
+    if expectation.error is not None:
+        action = seen.last_action
+        if action is None or action.error is None:
+            sections.append(f"error: expected the app to raise an error {expectation.error.describe}, but {action.step if action else 'no action'} ran without one")
+        elif why := expectation.error.mismatch(action.error):
+            sections.append(f"error: the app raised an error during {action.step}, but not the expected one: {why}")
     return sections
 
 
@@ -144,6 +161,19 @@ def _check_stream(expectation: Expectation, action: ActionRecord | None) -> list
             if not after.startswith(before):
                 sections.append(f"stream: the reply did not grow during {action.step}: {before!r} was followed by {after!r}")
                 break
+    if expectation.stream_final is not None:
+        if not texts:
+            sections.append(f"stream.final: nothing streamed during {action.step}")
+        elif why := expectation.stream_final.mismatch(texts[-1]):
+            sections.append(f"stream.final: the last streamed update of {action.step}: {why}")
+    first, budget = action.first_update, expectation.stream_first_update_within
+    if budget is not None:
+        if first is None:
+            sections.append(f"stream.first_update_within: nothing streamed during {action.step}")
+        elif first > budget:
+            sections.append(f"stream.first_update_within: the first update of {action.step} came after {first:.2f}s (budget {budget:g}s)")
+    if expectation.stream_within is not None and action.seconds > expectation.stream_within:
+        sections.append(f"stream.within: {action.step} took {action.seconds:.2f}s (budget {expectation.stream_within:g}s)")
     return sections
 
 
@@ -182,6 +212,7 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
                         raise ExpectationFailed(f"{step.label} at {step.location}", "\n".join(sections))
                 else:
                     last_action = entry.action = driver.perform(step)
+                    _after_action(step, last_action, scenario)
             except HarnessError as exc:
                 entry.error = str(exc)
                 if isinstance(exc, StepError | TargetError):
@@ -194,6 +225,29 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
     finally:
         result.seconds = time.perf_counter() - started
     return result
+
+
+def missing_requirements(scenario: Scenario, driver: Driver | AppConfig) -> str | None:
+    """What the app lacks of what the scenario ``requires`` (None = it has everything)."""
+    components = [c for c in scenario.requires_components if not driver.has_component(c)]
+    endpoints = [e for e in scenario.requires_endpoints if not driver.has_endpoint(e)]
+    parts = []
+    if components:
+        parts.append(f"component {', '.join(map(repr, components))}")
+    if endpoints:
+        parts.append(f"endpoint {', '.join(endpoints)}")
+    return " and no ".join(parts) or None
+
+
+def _after_action(step: Step, action: ActionRecord, scenario: Scenario) -> None:
+    """An app error fails the step unless the next step expects it; a call's result is checked here."""
+    if action.error is not None:
+        following = scenario.steps[step.number] if step.number < len(scenario.steps) else None
+        if following is None or following.expectation is None or following.expectation.error is None:
+            raise AppRaised(f"the app raised an error during {step.label}: {action.error}")
+    expected = step.args.get("result")
+    if step.kind == "call" and expected is not None and (why := expected.mismatch(action.result)):
+        raise ExpectationFailed(f"{step.label} at {step.location}", f"{step.args['api_name']} returned: {why}")
 
 
 def _safe_history(driver: Driver) -> list[Message] | None:

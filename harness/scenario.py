@@ -15,7 +15,7 @@ from harness.matchers import Matcher
 __all__ = ["ACTIONS", "Expectation", "FileExpectation", "MessageExpectation", "Scenario", "Step"]
 
 #: Step kinds that act on the app; ``expect`` is the only other kind.
-ACTIONS: tuple[str, ...] = ("send", "undo", "retry", "like", "dislike", "edit", "clear")
+ACTIONS: tuple[str, ...] = ("send", "undo", "retry", "like", "dislike", "feedback", "edit", "clear", "select_option", "select_example", "set", "call")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class MessageExpectation:
     content: Matcher | None = None
     files: tuple[FileExpectation, ...] | None = None
     metadata: dict[str, Matcher] | None = None
+    options: tuple[Matcher, ...] | None = None
     location: Location | None = None
 
 
@@ -46,6 +47,18 @@ class Expectation:
     input: Matcher | None = None
     stream_min_updates: int | None = None
     stream_growing: bool = False
+    stream_final: Matcher | None = None
+    #: latency budgets in seconds: first streamed update, whole action
+    stream_first_update_within: float | None = None
+    stream_within: float | None = None
+    #: the last action made the app raise an error matching this
+    error: Matcher | None = None
+
+    @property
+    def checks_stream(self) -> bool:
+        return any(
+            v is not None for v in (self.stream_min_updates, self.stream_final, self.stream_first_update_within, self.stream_within)
+        ) or self.stream_growing
 
 
 @dataclass(frozen=True)
@@ -80,3 +93,4 @@ class Scenario:
     url: str | None = None
     chatbot: str | None = None
     requires_components: tuple[str, ...] = ()
+    requires_endpoints: tuple[str, ...] = ()

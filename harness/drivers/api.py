@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
-import functools
 import json
 import logging
-import ssl
+import mimetypes
+import os
 import threading
 import time
 from typing import Any
@@ -26,11 +26,22 @@ import httpx
 from gradio_client import Client
 from httpx_sse import connect_sse
 
-from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
+from harness.actions import (
+    clear_target,
+    edit_target,
+    example_target,
+    feedback_option,
+    feedback_target_for,
+    last_exchange_target,
+    option_target,
+    stop_control,
+)
 from harness.appconfig import AppConfig, Component, Dependency
 from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.drivers.base import ActionRecord, Driver, EventRecord
-from harness.errors import ActionError, AppRaised, TargetError
+from harness.endpoints import call_endpoint, connect, http_timeout, ssl_context
+from harness.endpoints import close as close_client
+from harness.errors import ActionError, TargetError
 from harness.history import Message
 from harness.scenario import Scenario, Step
 from harness.target import Target
@@ -59,32 +70,24 @@ class ApiDriver(Driver):
         self._record: ActionRecord | None = None
         self._action_start = 0.0
         self._errors: list[str] = []
+        self._stop_after: int | None = None
+        self._stopped = False
+        self._running: set[int] = set()
+        self._deferred: set[int] = set()
         self._http: httpx.Client | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-harness-api")
 
     # -- session -----------------------------------------------------------------------------------
 
     def open(self, scenario: Scenario) -> None:
-        try:
-            self.client = Client(
-                self.target.url,
-                verbose=False,
-                download_files=False,
-                analytics_enabled=False,
-                ssl_verify=_ssl_context(),  # type: ignore[arg-type]  # passed on to httpx, which takes a context
-                httpx_kwargs={"timeout": httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))},
-            )
-        except (httpx.HTTPError, OSError) as exc:
-            raise TargetError(f"cannot reach the app at {self.target.url}: {exc}") from None
-        except ValueError as exc:
-            raise TargetError(f"{self.target.url} does not answer like a Gradio app: {exc}") from None
+        self.client = connect(self.target, self.timeout)
         self.app = AppConfig(self.client.config)
         self.state = ClientState(self.app)
         self._http = httpx.Client(
             headers={**self.client.headers, "x-gradio-user": "app"},
             cookies=getattr(self.client, "cookies", None),
-            verify=_ssl_context(),
-            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            verify=ssl_context(),
+            timeout=http_timeout(self.timeout),
         )
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
@@ -97,9 +100,7 @@ class ApiDriver(Driver):
 
     def close(self) -> None:
         if self.client is not None:
-            # Client.close() joins the heartbeat thread for up to a second; telling it to stop is enough
-            self.client._kill_heartbeat.set()
-            self.client.executor.shutdown(wait=False, cancel_futures=True)
+            close_client(self.client)
             self.client = None
         if self._http is not None:
             self._http.close()
@@ -142,55 +143,106 @@ class ApiDriver(Driver):
         _, app, chatbot, box = self._require_open()
         self._record = record = ActionRecord(step.label)
         self._errors = []
+        self._stop_after = None
         self._action_start = time.perf_counter()
         kind = step.kind
+        args = step.args
         if kind == "send":
-            text = step.args["text"]
-            value: Any = {"text": text, "files": []} if box.type == "multimodaltextbox" else text
+            files = [self._upload(path) for path in args.get("files") or []]
+            if files and box.type != "multimodaltextbox":
+                raise ActionError(f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)")
+            value: Any = {"text": args["text"], "files": files} if box.type == "multimodaltextbox" else args["text"]
+            if self._state.props.get(box.id, {}).get("interactive") is False:
+                raise ActionError(f"the chat textbox {box.name} is disabled (the app set interactive=False and nothing enabled it again), so a person cannot type")
+            self._stop_after = args.get("stop_after")
+            self._stopped = False
             self._user_sets(box, value)
             self._trigger(box.id, "submit", None)
+            if self._stop_after and not self._stopped:
+                raise ActionError(f"the reply finished before {self._stop_after} streamed updates, so there was nothing to stop")
         elif kind in ("undo", "retry"):
             self._require_listener(chatbot, kind)
-            history = self.history()
-            target = last_exchange_target(history, kind, step.index)
+            target = last_exchange_target(self.history(), kind, step.index)
             self._trigger(chatbot.id, kind, {"index": target.position, "value": self._state.raw_message(chatbot, target.position).get("content")})
-        elif kind in ("like", "dislike"):
-            self._require_listener(chatbot, "like")
-            history = self.history()
-            target = feedback_target_for(history, kind, step.index, bool(chatbot.props.get("like_user_message")))
-            wanted: bool | str = kind == "like"
-            liked: bool | str = "" if self._feedback.get(target.first) == wanted else wanted
-            self._feedback[target.first] = liked
-            contents = [self._state.raw_message(chatbot, i).get("content") for i in range(target.first, target.last + 1)]
-            self._trigger(chatbot.id, "like", {"index": target.first, "value": contents, "liked": liked})
+        elif kind in ("like", "dislike", "feedback"):
+            self._feedback_step(step)
         elif kind == "edit":
-            editable = chatbot.props.get("editable")
-            if not editable:
-                raise ActionError(f"the chatbot {chatbot.name} is not editable (no editable= setting), so there is no Edit icon")
-            history = self.history()
-            target = edit_target(history, step.args["index"])
-            if editable == "user" and history[target.position].role != "user":
-                raise ActionError(f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is a {history[target.position].role} message")
-            text = step.args["text"]
-            previous = self._state.raw_message(chatbot, target.position).get("content")
-            self._state.edit_locally(chatbot, target.position, text)
-            edit_data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
-            if app.major_version >= 6:
-                edit_data["_dispatch_value"] = [{"type": "text", "text": text}]
-            self._trigger(chatbot.id, "edit", edit_data)
+            self._edit(step)
         elif kind == "clear":
             # the trash icon empties the chat locally, then the clear listeners run
             clear_target(self.history())
             self._feedback.clear()
             self._state.clear_locally(chatbot)
             self._trigger(chatbot.id, "clear", None)
+        elif kind == "select_option":
+            self._require_listener(chatbot, "option_select")
+            _, index, option = option_target(self.history(), args)
+            self._trigger(chatbot.id, "option_select", {"index": index, "value": option.get("value")})
+        elif kind == "select_example":
+            self._require_listener(chatbot, "example_select")
+            index, example = example_target(chatbot, self.history(), args)
+            self._trigger(chatbot.id, "example_select", {"index": index, "value": example})
+        elif kind == "set":
+            for name, wanted in args["values"].items():
+                self._user_sets(app.find(name), wanted)
+        elif kind == "call":
+            client, _, _, _ = self._require_open()
+            record.result, error = call_endpoint(client, args["api_name"], args["args"], self.timeout)
+            if error is not None:
+                self._errors.append(error)
         else:  # pragma: no cover - the loader only lets known kinds through
             raise ActionError(f"the api driver cannot do {kind!r}")
         record.seconds = time.perf_counter() - self._action_start
         if self._errors:
             record.error = "; ".join(self._errors)
-            raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
         return record
+
+    def _feedback_step(self, step: Step) -> None:
+        """Like, dislike or a custom feedback option, sent as the page sends them."""
+        _, _, chatbot, _ = self._require_open()
+        self._require_listener(chatbot, "like")
+        target = feedback_target_for(self.history(), step.kind, step.index, bool(chatbot.props.get("like_user_message")))
+        contents = [self._state.raw_message(chatbot, i).get("content") for i in range(target.first, target.last + 1)]
+        if step.kind == "feedback":
+            option = feedback_option(chatbot, step.args["option"])
+            self._trigger(chatbot.id, "like", {"index": target.first, "value": contents, "liked": option})
+            return
+        wanted: bool | str = step.kind == "like"
+        liked: bool | str = "" if self._feedback.get(target.first) == wanted else wanted
+        self._feedback[target.first] = liked
+        self._trigger(chatbot.id, "like", {"index": target.first, "value": contents, "liked": liked})
+
+    def _edit(self, step: Step) -> None:
+        _, app, chatbot, _ = self._require_open()
+        editable = chatbot.props.get("editable")
+        if not editable:
+            raise ActionError(f"the chatbot {chatbot.name} is not editable (no editable= setting), so there is no Edit icon")
+        history = self.history()
+        target = edit_target(history, step.args["index"])
+        if editable == "user" and history[target.position].role != "user":
+            raise ActionError(f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is a {history[target.position].role} message")
+        text = step.args["text"]
+        previous = self._state.raw_message(chatbot, target.position).get("content")
+        self._state.edit_locally(chatbot, target.position, text)
+        edit_data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
+        if app.major_version >= 6:
+            edit_data["_dispatch_value"] = [{"type": "text", "text": text}]
+        self._trigger(chatbot.id, "edit", edit_data)
+
+    def _upload(self, path: str) -> dict[str, Any]:
+        """Upload a file as the page's upload button does; the FileData the textbox then holds."""
+        client, _, _, _ = self._require_open()
+        http = self._http
+        if http is None:
+            raise RuntimeError("the driver is not open")
+        name = path.rsplit("/", 1)[-1]
+        with open(path, "rb") as handle:
+            response = http.post(client.src_prefixed + "upload", files=[("files", (name, handle))])
+        if response.status_code != 200:
+            raise TargetError(f"the app refused the upload of {name} (HTTP {response.status_code}: {response.text[:200]})")
+        (server_path,) = response.json()
+        size = os.path.getsize(path)
+        return {"path": server_path, "orig_name": name, "size": size, "mime_type": mimetypes.guess_type(name)[0], "meta": {"_type": "gradio.FileData"}}
 
     def _require_listener(self, chatbot: Component, event: str) -> None:
         _, app, _, _ = self._require_open()
@@ -217,7 +269,22 @@ class ApiDriver(Driver):
 
     def _run_chain(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> None:
         _, app, _, _ = self._require_open()
-        succeeded = self._run_dependency(dep, event_data, trigger_id, depth)
+        if dep.id in self._running:
+            # as the page does: a listener triggered while it runs is skipped ("once", the default)
+            # or run again once it has finished ("always_last")
+            if dep.raw.get("trigger_mode") == "always_last":
+                self._deferred.add(dep.id)
+            if dep.raw.get("trigger_mode") != "multiple":
+                return
+        self._running.add(dep.id)
+        try:
+            succeeded = self._run_dependency(dep, event_data, trigger_id, depth)
+        finally:
+            self._running.discard(dep.id)
+        if dep.id in self._deferred:
+            self._deferred.discard(dep.id)
+            self._run_chain(dep, None, trigger_id, depth)
+            return
         for child in app.children(dep.id):
             if child.runs_after(succeeded):
                 self._run_chain(child, None, trigger_id, depth)
@@ -276,7 +343,7 @@ class ApiDriver(Driver):
             event_id = _json(joined).get("event_id")
             if joined.status_code != 200 or not event_id:
                 raise TargetError(f"the app refused to queue {name} (HTTP {joined.status_code}: {joined.text[:200]})")
-            return self._follow(http, base, client.session_hash, str(event_id), name, cancelled)
+            return self._follow(http, base, client.session_hash, str(event_id), dep, cancelled)
 
         future = self._pool.submit(run)
         try:
@@ -288,9 +355,10 @@ class ApiDriver(Driver):
             raise TargetError(f"lost the connection to the app at {self.target.url} during {name}: {exc}") from None
 
     def _follow(
-        self, http: httpx.Client, base: str, session_hash: str, event_id: str, name: str, cancelled: threading.Event
+        self, http: httpx.Client, base: str, session_hash: str, event_id: str, dep: Dependency, cancelled: threading.Event
     ) -> tuple[dict[str, Any], list[tuple[float, list[Any]]]]:
-        """Read the session's event stream until ``event_id`` completes."""
+        """Read the session's event stream until ``event_id`` completes (pressing Stop on the way if asked)."""
+        name = dep.name
         updates: list[tuple[float, list[Any]]] = []
         current: list[Any] | None = None
         _, app, _, _ = self._require_open()
@@ -313,12 +381,27 @@ class ApiDriver(Driver):
                     if kind == "process_generating":
                         current = next_stream_values(app, current, list((msg.get("output") or {}).get("data") or []))
                         updates.append((time.perf_counter(), copy.deepcopy(current)))
+                        if self._stop_after is not None and not self._stopped and len(updates) >= self._stop_after:
+                            self._press_stop(http, base, session_hash, event_id, dep)
                     elif kind == "process_completed":
                         final = dict(msg.get("output") or {})
                         if msg.get("success") is False:
                             final["success"] = False
+                        elif self._stopped and not final.get("data") and current is not None:
+                            final["data"] = current  # a stopped reply keeps what had streamed in
                         return final, updates
         raise TargetError(f"{name} was cancelled")
+
+    def _press_stop(self, http: httpx.Client, base: str, session_hash: str, event_id: str, dep: Dependency) -> None:
+        """What the page does when Stop is pressed: cancel the running events the stop listener names."""
+        _, app, _, _ = self._require_open()
+        stop, _ = stop_control(app, [dep])
+        if stop.backend_fn:
+            log.info("the stop listener %s has a handler the api driver does not run", stop.name)
+        response = http.post(base + "cancel", json={"event_id": event_id, "session_hash": session_hash, "fn_index": dep.id})
+        if response.status_code != 200:
+            raise TargetError(f"the app refused to stop {dep.name} (HTTP {response.status_code}: {response.text[:200]})")
+        self._stopped = True
 
     def _record_stream(self, dep: Dependency, updates: list[tuple[float, list[Any]]]) -> None:
         _, _, chatbot, _ = self._require_open()
@@ -341,8 +424,3 @@ def _json(response: httpx.Response) -> dict[str, Any]:
         return {}
     return value if isinstance(value, dict) else {}
 
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every session: building one (loading the CA bundle) costs ~30 ms each time."""
-    return httpx.create_ssl_context()

@@ -39,7 +39,10 @@ class ActionRecord:
     stream: list[list[Message]] = field(default_factory=list)
     #: seconds from the start of the action to the first streamed update, if any
     first_update: float | None = None
+    #: the app's error message, if it raised one (the runner decides whether that fails the step)
     error: str | None = None
+    #: what a ``call`` step's endpoint returned
+    result: Any = None
 
 
 class Driver(ABC):
@@ -70,6 +73,11 @@ class Driver(ABC):
     @abstractmethod
     def has_component(self, selector: str) -> bool:
         """Whether the app has a component with this label or elem_id."""
+
+    def has_endpoint(self, api_name: str) -> bool:
+        """Whether the app has a named API endpoint (``/chat``)."""
+        app = getattr(self, "app", None)
+        return app is not None and bool(app.has_endpoint(api_name))
 
     def close(self) -> None:
         """End the session and free what it holds."""

@@ -25,11 +25,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness.actions import clear_target, edit_target, feedback_target_for, last_exchange_target
+from harness.actions import (
+    clear_target,
+    edit_target,
+    example_target,
+    feedback_option,
+    feedback_target_for,
+    last_exchange_target,
+    option_target,
+    stop_control,
+)
 from harness.appconfig import AppConfig, Component, Dependency
 from harness.clientstate import ClientState, chat_values, error_text, next_stream_values
 from harness.drivers.base import ActionRecord, Driver, EventRecord
-from harness.errors import ActionError, AppRaised, PageMismatch, TargetError
+from harness.endpoints import call_endpoint, connect
+from harness.endpoints import close as close_client
+from harness.errors import ActionError, PageMismatch, TargetError
 from harness.history import Message
 from harness.scenario import Scenario, Step
 from harness.target import Target
@@ -57,9 +68,12 @@ ICONS = {
     "dislike": re.compile(r"^(dislike|disliked|clicked dislike)$", re.I),
     "edit": re.compile(r"^edit$", re.I),
     "clear": re.compile(r"^clear$", re.I),
+    "feedback": re.compile(r"^feedback$", re.I),
     "submit": re.compile(r"^submit$", re.I),
 }
-ICON_NAMES = {"undo": "Undo", "retry": "Retry", "like": "Like", "dislike": "Dislike", "edit": "Edit", "clear": "Clear (trash)"}
+ICON_NAMES = {"undo": "Undo", "retry": "Retry", "like": "Like", "dislike": "Dislike", "feedback": "Feedback (flag)", "edit": "Edit", "clear": "Clear (trash)"}
+#: a progress indicator left showing an error has its own "Clear" button: not the trash icon
+NOT_IN_TRACKER = "button:not([data-testid=status-tracker] *)"
 BLOCK = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
 ROW = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' message-row ')][1]"
 ROW_BUTTONS = "xpath=following-sibling::*[1][contains(concat(' ', normalize-space(@class), ' '), ' message-buttons ')]"
@@ -86,6 +100,7 @@ class BrowserDriver(Driver):
         self._generating: dict[str, list[Any]] = {}
         self._started_at: dict[str, float] = {}
         self._updates: dict[str, int] = {}
+        self._api_client: Any = None
 
     # -- session -----------------------------------------------------------------------------------
 
@@ -130,6 +145,9 @@ class BrowserDriver(Driver):
         self._replay(None, mark)
 
     def close(self) -> None:
+        if self._api_client is not None:
+            close_client(self._api_client)
+            self._api_client = None
         if self.context is not None:
             from playwright.sync_api import Error as PlaywrightError
 
@@ -213,12 +231,20 @@ class BrowserDriver(Driver):
 
     def _icon(self, action: str, position: int) -> Any:
         """The icon for ``action`` on the message group holding message ``position``; ActionError if absent."""
-        message = self._chat().locator(MESSAGES).nth(position)  # the page shows the history: checked after every action
+        message = self._chat().locator(MESSAGES).nth(self._shown_index(position))  # the page shows the history: checked after every action
         message.hover()
         icon = _group_button(message, action)
         if icon.count() == 0:
             raise ActionError(f"the {ICON_NAMES[action]} icon is not on the page for message {position}{self._why_no_icon(action, position)}")
         return icon.first
+
+    def _shown_index(self, position: int) -> int:
+        """Where history message ``position`` is on the page: consecutive messages of one role may share a bubble."""
+        _, _, state, chatbot, _ = self._require_open()
+        roles = [m.role for m in state.history(chatbot)]
+        if len(self._page_messages() or []) == len(roles):
+            return position
+        return len(_groups(roles[: position + 1])) - 1
 
     def _why_no_icon(self, action: str, position: int) -> str:
         _, app, state, chatbot, _ = self._require_open()
@@ -267,9 +293,13 @@ class BrowserDriver(Driver):
             field = self._box()
             if not field.is_visible():
                 raise ActionError(f"the chat textbox {box.name} is not on the page")
+            if step.args.get("files"):
+                self._attach(step.args["files"])
             field.fill(step.args["text"])
             mark = self._mark()
             field.press("Enter")
+            if step.args.get("stop_after"):
+                self._stop_after(step.args["stop_after"], mark)
             self._finish(step, record, mark, box.id, "submit")
         elif kind in ("undo", "retry"):
             # the icons sit under the last reply, whichever message of the exchange the step names
@@ -284,10 +314,42 @@ class BrowserDriver(Driver):
             mark = self._mark()
             icon.click()
             self._finish(step, record, mark, chatbot.id, "like")
+        elif kind == "feedback":
+            wanted = feedback_option(chatbot, step.args["option"])
+            target = feedback_target_for(state.history(chatbot), "like", step.index, bool(chatbot.props.get("like_user_message")))
+            self._icon("feedback", target.first).click()
+            choice = self._chat().locator("button.extra-feedback-option").filter(has_text=re.compile(f"^{re.escape(wanted)}$"))
+            if choice.count() == 0:
+                raise ActionError(f"the feedback option {wanted!r} is not on the page after clicking the Feedback icon of message {target.first}")
+            mark = self._mark()
+            choice.first.click()
+            self._finish(step, record, mark, chatbot.id, "like")
+        elif kind == "select_option":
+            position, _, option = option_target(state.history(chatbot), step.args)
+            shown = str(option.get("label") or option.get("value"))
+            button = self._chat().locator("button.option").filter(has_text=re.compile(f"^\\s*{re.escape(shown)}\\s*$"))
+            if button.count() == 0:
+                raise ActionError(f"the option {shown!r} of message {position} is not on the page")
+            mark = self._mark()
+            button.first.click()
+            self._finish(step, record, mark, chatbot.id, "option_select")
+        elif kind == "select_example":
+            index, _ = example_target(chatbot, state.history(chatbot), step.args)
+            buttons = self._chat().locator("button.example")
+            if buttons.count() <= index:
+                raise ActionError(f"example {index} is not on the page (it shows {buttons.count()} examples)")
+            mark = self._mark()
+            buttons.nth(index).click()
+            self._finish(step, record, mark, chatbot.id, "example_select")
+        elif kind == "set":
+            for name, value in step.args["values"].items():
+                self._set_value(step, record, name, value)
+        elif kind == "call":
+            record.result, record.error = call_endpoint(self._client(), step.args["api_name"], step.args["args"], self.timeout)
         elif kind == "edit":
             target = edit_target(state.history(chatbot), step.args["index"])
             self._icon("edit", target.position).click()
-            message = self._chat().locator(MESSAGES).nth(target.position)
+            message = self._chat().locator(MESSAGES).nth(self._shown_index(target.position))
             editor = message.locator("textarea.edit-textarea")
             editor.fill(step.args["text"])
             submit = _group_button(message, "submit").first
@@ -297,7 +359,7 @@ class BrowserDriver(Driver):
             self._finish(step, record, mark, chatbot.id, "edit")
         elif kind == "clear":
             clear_target(state.history(chatbot))
-            icon = self._chat().get_by_role("button", name=ICONS["clear"])
+            icon = self._chat().get_by_role("button", name=ICONS["clear"]).and_(self._page_root().page.locator(NOT_IN_TRACKER))
             if icon.count() == 0:
                 raise ActionError(f"the {ICON_NAMES['clear']} icon is not on the page above the chatbot {chatbot.name}")
             state.clear_locally(chatbot)
@@ -307,6 +369,94 @@ class BrowserDriver(Driver):
         else:  # pragma: no cover - the loader only lets known kinds through
             raise ActionError(f"the browser driver cannot do {kind!r}")
         return record
+
+    def _attach(self, files: list[str]) -> None:
+        """Attach files with the textbox's upload button (its file input) and wait for the uploads."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        page, _, _, _, box = self._require_open()
+        if box.type != "multimodaltextbox":
+            raise ActionError(f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)")
+        picker = self._block(box).locator("input[type=file]")
+        if picker.count() == 0:
+            raise ActionError(f"the upload button of {box.name} is not on the page")
+        before = page.evaluate("() => window.__chatHarness.uploads")
+        picker.first.set_input_files(files)
+        try:
+            page.wait_for_function(
+                "(n) => window.__chatHarness.uploads > n && ![...window.__chatHarness.pending.values()].some((c) => c.what === 'upload')",
+                arg=before,
+                timeout=self.timeout * 1000,
+            )
+        except PlaywrightError:
+            raise TargetError(f"the upload of {', '.join(f.rsplit('/', 1)[-1] for f in files)} did not finish within {self.timeout:g}s") from None
+
+    def _stop_after(self, updates: int, mark: dict[str, Any]) -> None:
+        """Press the app's Stop control once ``updates`` streamed updates have arrived."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        page, app, _, _, box = self._require_open()
+        running = [d for dep in app.listeners(box.id, "submit") for d in app.chain(dep)]
+        _, (component_id, event) = stop_control(app, running)
+        # a textbox's own stop button (it replaces the submit button while a reply streams), or the app's Stop control
+        control = self._page_root().locator("button.stop-button:visible") if event == "stop" else self._block(app.components[component_id])
+        try:
+            scope, field = self._chat().element_handle(), self._box().element_handle()
+            page.evaluate("() => { window.__chatHarness.quiet = 0; }")
+            page.wait_for_function(
+                "([n, want, scope, box, started, polls]) => window.__chatHarness.updates >= n + want || window.__chatHarness.idle(scope, box, started, true, polls)",
+                arg=[mark["updates"], updates, scope, field, mark["started"], IDLE_POLLS],
+                polling="raf",
+                timeout=self.timeout * 1000,
+            )
+        except PlaywrightError:
+            raise TargetError(f"timed out after {self.timeout:g}s waiting for {updates} streamed updates to press Stop") from None
+        if page.evaluate("([n, want]) => window.__chatHarness.updates < n + want", [mark["updates"], updates]):
+            raise ActionError(f"the reply finished before {updates} streamed updates, so there was nothing to stop")
+        control.first.click()
+
+    def _set_value(self, step: Step, record: ActionRecord, name: str, value: Any) -> None:
+        """Type into a textbox, move a slider (its number field), tick a checkbox, as a person does."""
+        _, app, _, _, _ = self._require_open()
+        component = app.find(name)
+        block = self._block(component)
+        if not block.first.is_visible():
+            self._open_accordions(component)
+        mark = self._mark()
+        if component.type == "checkbox":
+            block.locator("input[type=checkbox]").first.set_checked(bool(value))
+        elif component.type in ("slider", "number"):
+            field = block.locator("input[type=number]").first
+            field.fill(str(value))
+            field.press("Enter")
+            field.blur()
+        elif component.type in ("textbox", "dropdown"):
+            field = block.locator("textarea, input").first
+            field.fill(str(value))
+            field.blur()
+        else:
+            raise ActionError(f"the browser driver cannot set a {component.type} ({component.name}); it sets textboxes, sliders, numbers and checkboxes")
+        self._finish(step, record, mark, component.id, "change")
+
+    def _open_accordions(self, component: Component) -> None:
+        """Open the closed accordions a component sits in (e.g. ChatInterface's "Additional Inputs")."""
+        _, app, _, _, _ = self._require_open()
+        for accordion in app.ancestors(component.id, "accordion"):
+            label = accordion.label or ""
+            header = self._page_root().locator("button.label-wrap").filter(has_text=label)
+            if header.count() and header.first.get_attribute("aria-expanded") != "true":
+                header.first.click()
+        self._block(component).first.wait_for(state="visible")
+
+    def _page_root(self) -> Any:
+        page, *_ = self._require_open()
+        return page.locator("body")
+
+    def _client(self) -> Any:
+        """A gradio_client session for ``call`` steps, opened on first use."""
+        if self._api_client is None:
+            self._api_client = connect(self.target, self.timeout)
+        return self._api_client
 
     def _mark(self) -> dict[str, Any]:
         """Where the page's call counter and clock stand just before an action (plus this process's clock)."""
@@ -323,8 +473,6 @@ class BrowserDriver(Driver):
         self._settle(step.label, mark, must_start, scope)
         self._replay(record, mark)
         self._check_page(step, scope)
-        if record.error:
-            raise AppRaised(f"the app raised an error during {step.label}: {record.error}")
 
     def _settle(self, what: str, mark: dict[str, Any], must_start: bool, scope: Any) -> None:
         """Wait until the action reached the app (if it must) and the app is idle; ``scope`` is the chatbot's element."""
@@ -359,9 +507,11 @@ class BrowserDriver(Driver):
         page, _, state, chatbot, _ = self._require_open()
         roles = [m.role for m in state.history(chatbot)]
         try:
+            # one bubble per message, or one per run of messages of one role (Gradio's default grouping)
             page.wait_for_function(
-                "([scope, roles]) => { const m = window.__chatHarness.messages(scope) || []; return m.length === roles.length && m.every((x, i) => x.role === roles[i]); }",
-                arg=[scope, roles],
+                "([scope, ways]) => { const m = window.__chatHarness.messages(scope) || [];"
+                " return ways.some((roles) => m.length === roles.length && m.every((x, i) => x.role === roles[i])); }",
+                arg=[scope, [roles, _groups(roles)]],
                 timeout=5_000,
             )
         except PlaywrightError:
@@ -411,9 +561,12 @@ class BrowserDriver(Driver):
                             record.first_update = (entry["t"] - mark["t"]) / 1000
                 elif msg.get("msg") == "process_completed":
                     event_id = msg.get("event_id") or ""
-                    self._generating.pop(event_id, None)
+                    output = msg.get("output") or {}
+                    streamed = self._generating.pop(event_id, None)
+                    if msg.get("success") is not False and "data" not in output and streamed is not None:
+                        output = {**output, "data": streamed}  # stopped: the page keeps what had streamed in
                     seconds = (entry["t"] - self._started_at.pop(event_id, mark["t"])) / 1000
-                    self._finished(record, dep, msg.get("output") or {}, errors, seconds, updates=self._updates.pop(event_id, 0))
+                    self._finished(record, dep, output, errors, seconds, updates=self._updates.pop(event_id, 0))
             elif kind in ("join_failed", "predict_failed", "stream_error"):
                 errors.append(f"the page lost its connection to the app: {entry.get('error')}")
         if record is not None:
@@ -454,6 +607,11 @@ class BrowserDriver(Driver):
             if dep.id == fn_index:
                 return dep
         return None
+
+
+def _groups(roles: list[str]) -> list[str]:
+    """The roles of the bubbles when consecutive messages of one role share one."""
+    return [role for i, role in enumerate(roles) if i == 0 or roles[i - 1] != role]
 
 
 def _group_button(message: Any, action: str) -> Any:

@@ -12,7 +12,11 @@
   const h = {
     log: [],          // what the app sent, in arrival order; drained by take()
     started: 0,       // calls made so far (a counter: "did my click start anything?")
+    updates: 0,       // streamed updates received so far (process_generating messages)
+    uploads: 0,       // file uploads finished so far
     pending: new Map(), // running calls: key -> {what, since}
+    startAt: 0,       // when the last call started
+    errorAt: -1,      // when the app last answered with an error
     quiet: 0,         // consecutive idle checks (see idle())
   };
   window.__chatHarness = h;
@@ -43,6 +47,8 @@
         const msg = data && parse(data);
         if (!msg) continue;
         record({ kind: "message", msg });
+        if (msg.msg === "process_generating") h.updates += 1;
+        if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
         if (msg.msg === "process_completed" && msg.event_id) h.pending.delete(msg.event_id);
         if (msg.msg === "unexpected_error") { if (msg.event_id) h.pending.delete(msg.event_id); else h.pending.clear(); }
       }
@@ -53,6 +59,7 @@
   async function call(kind, input, init) {
     const body = init && typeof init.body === "string" ? parse(init.body) : null;
     h.started += 1;
+    h.startAt = now();
     const key = kind + "-" + h.started;
     h.pending.set(key, { what: body && body.fn_index, since: now() });
     let response;
@@ -77,6 +84,11 @@
     const path = url.split("?")[0];
     if (/\/queue\/join$/.test(path)) return call("join", input, init);
     if (/\/run\/predict\/?$/.test(path) || /\/api\/predict\/?$/.test(path)) return call("predict", input, init);
+    if (/\/upload$/.test(path)) {
+      const key = "upload-" + now();
+      h.pending.set(key, { what: "upload", since: now() });
+      try { return await original(input, init); } finally { h.pending.delete(key); h.uploads += 1; }
+    }
     const response = await original(input, init);
     if (/\/queue\/data$/.test(path) && response.body) {
       const [mine, theirs] = response.body.tee();
@@ -87,18 +99,24 @@
   };
 
   h.take = () => h.log.splice(0);
-  h.mark = () => ({ started: h.started, t: now() });
+  h.mark = () => ({ started: h.started, updates: h.updates, uploads: h.uploads, t: now() });
 
   // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
   h.busy = (scope, box) => {
     const reasons = [];
-    for (const [, call] of h.pending) reasons.push(`a call to the app's handler (fn ${call.what}) is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
+    for (const [, call] of h.pending) {
+      const what = call.what === "upload" ? "a file upload" : `a call to the app's handler (fn ${call.what})`;
+      reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
+    }
+    // a tracker left showing an error (it has a clear button) is not busy
+    // (media inside messages have trackers of their own: not the app's progress)
     const trackers = Array.from(document.querySelectorAll("[data-testid=status-tracker]"))
-      .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && e.offsetParent !== null);
+      .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && !e.querySelector(".clear-status") && e.offsetParent !== null && !e.closest("[role=log]"));
     if (trackers.length) reasons.push(`${trackers.length} component(s) still show a progress indicator`);
-    if (box && box.disabled) reasons.push("the chat textbox is still disabled");
+    // after an error the page may leave the textbox disabled for good: then it is not a sign of work
+    if (box && box.disabled && !(h.errorAt > h.startAt)) reasons.push("the chat textbox is still disabled");
     const root = box && (box.closest(".block") || box.parentElement);
-    if (root && root.querySelector("button.stop-button")) reasons.push("the stop button is still shown");
+    if (root && root.querySelector("button.stop-button") && !(h.errorAt > h.startAt)) reasons.push("the stop button is still shown");
     if (scope && scope.querySelector(".message-buttons button[aria-label=Retry][disabled], .message-buttons button[aria-label=Undo][disabled]"))
       reasons.push("the Retry / Undo icons are still disabled");
     return reasons;

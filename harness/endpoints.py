@@ -1,0 +1,79 @@
+"""gradio_client for what both drivers need from it: a session on the target, and named endpoints.
+
+The API driver keeps its client for the whole scenario; the browser driver opens one only when a
+``call`` step asks for an endpoint (an API-only check that does not touch the page's chat).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import ssl
+from typing import Any
+
+import httpx
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from harness.errors import ActionError, TargetError
+from harness.target import Target
+
+__all__ = ["call_endpoint", "connect", "ssl_context"]
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One TLS context for every session: building one (loading the CA bundle) costs ~30 ms each time."""
+    return httpx.create_ssl_context()
+
+
+def http_timeout(timeout: float) -> httpx.Timeout:
+    return httpx.Timeout(timeout, connect=min(timeout, 10.0))
+
+
+def connect(target: Target, timeout: float) -> Client:
+    """A gradio_client session on the target app, or a TargetError saying why there is none."""
+    try:
+        return Client(
+            target.url,
+            verbose=False,
+            download_files=False,
+            analytics_enabled=False,
+            ssl_verify=ssl_context(),  # type: ignore[arg-type]  # passed on to httpx, which takes a context
+            httpx_kwargs={"timeout": http_timeout(timeout)},
+        )
+    except (httpx.HTTPError, OSError) as exc:
+        raise TargetError(f"cannot reach the app at {target.url}: {exc}") from None
+    except ValueError as exc:
+        raise TargetError(f"{target.url} does not answer like a Gradio app: {exc}") from None
+
+
+def close(client: Client) -> None:
+    """End a client without waiting: Client.close() joins its heartbeat thread for up to a second."""
+    client._kill_heartbeat.set()
+    client.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def call_endpoint(client: Client, api_name: str, args: list[Any], timeout: float) -> tuple[Any, str | None]:
+    """Call a named endpoint as gradio_client's ``predict`` does: ``(result, error message or None)``.
+
+    Tuples in the result become lists, so a YAML list can match them.
+    """
+    names = sorted(str(e.api_name) for e in client.endpoints.values() if getattr(e, "api_name", None))
+    if api_name not in names:
+        raise ActionError(f"the app has no endpoint {api_name!r}; its named endpoints: {', '.join(names) or 'none'}")
+    try:
+        job = client.submit(*args, api_name=api_name)
+        return _lists(job.result(timeout=timeout)), None
+    except AppError as exc:
+        return None, str(exc) or type(exc).__name__
+    except (TimeoutError, concurrent.futures.TimeoutError):
+        raise TargetError(f"timed out after {timeout:g}s waiting for the app's {api_name} endpoint") from None
+    except (TypeError, ValueError) as exc:
+        raise ActionError(f"cannot call {api_name} with {args!r}: {exc}") from None
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    return value
