@@ -171,7 +171,9 @@ class _FileLoader:
         if kind == "send":
             if isinstance(value, str):
                 return {"text": value}
-            args = {"text": value["text"], "files": [self.file(f, value["files"], i, line, where) for i, f in enumerate(value.get("files") or [])]}
+            args: dict[str, Any] = {"text": value["text"]}
+            if "files" in value:
+                args["files"] = [self.file(f, value["files"], i, line, where) for i, f in enumerate(value["files"])]
             if "stop_after" in value:
                 args["stop_after"] = int(value["stop_after"])
             return args

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+# imported here, not inside a pytester test, whose sys.modules snapshot would drop numpy
+from fixtures import chat_interface_app, reference_app
 from harness.appconfig import AppConfig
 from harness.drivers.api import ApiDriver
 from harness.drivers.base import Driver
@@ -19,6 +21,7 @@ from harness.runner import missing_requirements, run_scenario
 from harness.scenario import Scenario
 from harness.target import InProcessApp, Target
 
+APPS = {"reference": reference_app, "chat_interface": chat_interface_app}
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 ACTIONS = {"send", "undo", "retry", "like", "dislike", "edit", "clear"}
@@ -51,9 +54,7 @@ RUNS = 3
 
 def _assert_all_pass(result: pytest.RunResult, app: str) -> None:
     """Every scenario passes on each driver and in parity, except those whose ``requires`` the app lacks."""
-    import importlib
-
-    config = AppConfig(importlib.import_module(f"fixtures.{app}_app").demo.get_config_file())
+    config = AppConfig(APPS[app].demo.get_config_file())
     skipped = sum(1 for s in _bundled() if missing_requirements(s, config))
     result.assert_outcomes(passed=RUNS * (len(_bundled()) - skipped), skipped=RUNS * skipped)
     assert "disagree" not in result.stdout.str()
