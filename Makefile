@@ -23,7 +23,7 @@ demo: setup
 	$(PY) -m pytest scenarios/ -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
 
 test: setup lint
-	$(PY) -m pytest -q -rs
+	$(PY) -m pytest -q -rs -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check harness fixtures tests bench
