@@ -286,7 +286,7 @@ class BrowserDriver(Driver):
     # -- actions -----------------------------------------------------------------------------------
 
     def perform(self, step: Step) -> ActionRecord:
-        _, _, state, chatbot, box = self._require_open()
+        page, _, state, chatbot, box = self._require_open()
         record = ActionRecord(step.label)
         kind = step.kind
         if kind == "send":
@@ -305,15 +305,11 @@ class BrowserDriver(Driver):
             # the icons sit under the last reply, whichever message of the exchange the step names
             target = last_exchange_target(state.history(chatbot), kind, step.index)
             icon = self._icon(kind, target.last)
-            mark = self._mark()
-            icon.click()
-            self._finish(step, record, mark, chatbot.id, kind)
+            self._click(icon, step, record, chatbot.id, kind)
         elif kind in ("like", "dislike"):
             target = feedback_target_for(state.history(chatbot), kind, step.index, bool(chatbot.props.get("like_user_message")))
             icon = self._icon(kind, target.first)
-            mark = self._mark()
-            icon.click()
-            self._finish(step, record, mark, chatbot.id, "like")
+            self._click(icon, step, record, chatbot.id, "like")
         elif kind == "feedback":
             wanted = feedback_option(chatbot, step.args["option"])
             target = feedback_target_for(state.history(chatbot), "like", step.index, bool(chatbot.props.get("like_user_message")))
@@ -321,26 +317,20 @@ class BrowserDriver(Driver):
             choice = self._chat().locator("button.extra-feedback-option").filter(has_text=re.compile(f"^{re.escape(wanted)}$"))
             if choice.count() == 0:
                 raise ActionError(f"the feedback option {wanted!r} is not on the page after clicking the Feedback icon of message {target.first}")
-            mark = self._mark()
-            choice.first.click()
-            self._finish(step, record, mark, chatbot.id, "like")
+            self._click(choice.first, step, record, chatbot.id, "like")
         elif kind == "select_option":
             position, _, option = option_target(state.history(chatbot), step.args)
             shown = str(option.get("label") or option.get("value"))
             button = self._chat().locator("button.option").filter(has_text=re.compile(f"^\\s*{re.escape(shown)}\\s*$"))
             if button.count() == 0:
                 raise ActionError(f"the option {shown!r} of message {position} is not on the page")
-            mark = self._mark()
-            button.first.click()
-            self._finish(step, record, mark, chatbot.id, "option_select")
+            self._click(button.first, step, record, chatbot.id, "option_select")
         elif kind == "select_example":
             index, _ = example_target(chatbot, state.history(chatbot), step.args)
             buttons = self._chat().locator("button.example")
             if buttons.count() <= index:
                 raise ActionError(f"example {index} is not on the page (it shows {buttons.count()} examples)")
-            mark = self._mark()
-            buttons.nth(index).click()
-            self._finish(step, record, mark, chatbot.id, "example_select")
+            self._click(buttons.nth(index), step, record, chatbot.id, "example_select")
         elif kind == "set":
             for name, value in step.args["values"].items():
                 self._set_value(step, record, name, value)
@@ -354,21 +344,23 @@ class BrowserDriver(Driver):
             editor.fill(step.args["text"])
             submit = _group_button(message, "submit").first
             state.edit_locally(chatbot, target.position, step.args["text"])
-            mark = self._mark()
-            submit.click()
-            self._finish(step, record, mark, chatbot.id, "edit")
+            self._click(submit, step, record, chatbot.id, "edit")
         elif kind == "clear":
             clear_target(state.history(chatbot))
-            icon = self._chat().get_by_role("button", name=ICONS["clear"]).and_(self._page_root().page.locator(NOT_IN_TRACKER))
+            icon = self._chat().get_by_role("button", name=ICONS["clear"]).and_(page.locator(NOT_IN_TRACKER))
             if icon.count() == 0:
                 raise ActionError(f"the {ICON_NAMES['clear']} icon is not on the page above the chatbot {chatbot.name}")
             state.clear_locally(chatbot)
-            mark = self._mark()
-            icon.first.click()
-            self._finish(step, record, mark, chatbot.id, "clear")
+            self._click(icon.first, step, record, chatbot.id, "clear")
         else:  # pragma: no cover - the loader only lets known kinds through
             raise ActionError(f"the browser driver cannot do {kind!r}")
         return record
+
+    def _click(self, control: Any, step: Step, record: ActionRecord, component_id: int, event: str) -> None:
+        """Click ``control`` and wait for the app to take up the event and go idle."""
+        mark = self._mark()
+        control.click()
+        self._finish(step, record, mark, component_id, event)
 
     def _attach(self, files: list[str]) -> None:
         """Attach files with the textbox's upload button (its file input) and wait for the uploads."""
@@ -399,7 +391,7 @@ class BrowserDriver(Driver):
         running = [d for dep in app.listeners(box.id, "submit") for d in app.chain(dep)]
         _, (component_id, event) = stop_control(app, running)
         # a textbox's own stop button (it replaces the submit button while a reply streams), or the app's Stop control
-        control = self._page_root().locator("button.stop-button:visible") if event == "stop" else self._block(app.components[component_id])
+        control = page.locator("button.stop-button:visible") if event == "stop" else self._block(app.components[component_id])
         try:
             scope, field = self._chat().element_handle(), self._box().element_handle()
             page.evaluate("() => { window.__chatHarness.quiet = 0; }")
@@ -440,17 +432,13 @@ class BrowserDriver(Driver):
 
     def _open_accordions(self, component: Component) -> None:
         """Open the closed accordions a component sits in (e.g. ChatInterface's "Additional Inputs")."""
-        _, app, _, _, _ = self._require_open()
+        page, app, _, _, _ = self._require_open()
         for accordion in app.ancestors(component.id, "accordion"):
             label = accordion.label or ""
-            header = self._page_root().locator("button.label-wrap").filter(has_text=label)
+            header = page.locator("button.label-wrap").filter(has_text=label)
             if header.count() and header.first.get_attribute("aria-expanded") != "true":
                 header.first.click()
         self._block(component).first.wait_for(state="visible")
-
-    def _page_root(self) -> Any:
-        page, *_ = self._require_open()
-        return page.locator("body")
 
     def _client(self) -> Any:
         """A gradio_client session for ``call`` steps, opened on first use."""

@@ -113,10 +113,12 @@
     const trackers = Array.from(document.querySelectorAll("[data-testid=status-tracker]"))
       .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && !e.querySelector(".clear-status") && e.offsetParent !== null && !e.closest("[role=log]"));
     if (trackers.length) reasons.push(`${trackers.length} component(s) still show a progress indicator`);
-    // after an error the page may leave the textbox disabled for good: then it is not a sign of work
-    if (box && box.disabled && !(h.errorAt > h.startAt)) reasons.push("the chat textbox is still disabled");
+    // after an error the page may leave the textbox disabled and the stop button shown for good:
+    // then neither is a sign of work
+    const failed = h.errorAt > h.startAt;
+    if (box && box.disabled && !failed) reasons.push("the chat textbox is still disabled");
     const root = box && (box.closest(".block") || box.parentElement);
-    if (root && root.querySelector("button.stop-button") && !(h.errorAt > h.startAt)) reasons.push("the stop button is still shown");
+    if (root && root.querySelector("button.stop-button") && !failed) reasons.push("the stop button is still shown");
     if (scope && scope.querySelector(".message-buttons button[aria-label=Retry][disabled], .message-buttons button[aria-label=Undo][disabled]"))
       reasons.push("the Retry / Undo icons are still disabled");
     return reasons;
