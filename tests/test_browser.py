@@ -249,3 +249,36 @@ def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytes
         "page shows:",
         "0. user: hi",
     ])
+
+
+# -- page.js: what counts as work -----------------------------------------------------------------
+
+FAKE_APP = "http://127.0.0.1:9/gradio_api/"  # every request is answered by a route: nothing is contacted
+
+
+def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: Any) -> None:
+    """The server closes the page's event stream while an event it joined has not finished (Gradio
+    fires a custom feedback option twice, and the stream can close between the two): nobody will
+    hear that event's end, so the idle wait must not hang on it."""
+    from harness.drivers.browser import PAGE_SCRIPT
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(script=PAGE_SCRIPT)
+        page = context.new_page()
+        page.route(FAKE_APP + "page", lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"))
+        page.route(FAKE_APP + "queue/join", lambda route: route.fulfill(json={"event_id": "e2"}))
+        page.route(
+            FAKE_APP + "queue/data?**",
+            lambda route: route.fulfill(body='data: {"msg": "close_stream"}\n\n', headers={"content-type": "text/event-stream"}),
+        )
+        page.goto(FAKE_APP + "page")
+        page.evaluate("(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP)
+        (reason,) = page.evaluate("() => window.__chatHarness.busy(null, null)")
+        assert "(fn 9) is still running" in reason
+        page.evaluate("(base) => fetch(base + 'queue/data?session_hash=s').then((r) => r.text())", FAKE_APP)
+        page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
+        kinds = [e["kind"] for e in page.evaluate("() => window.__chatHarness.take()")]
+        assert kinds.count("orphaned") == 1
+    finally:
+        context.close()

@@ -555,6 +555,8 @@ class BrowserDriver(Driver):
                         output = {**output, "data": streamed}  # stopped: the page keeps what had streamed in
                     seconds = (entry["t"] - self._started_at.pop(event_id, mark["t"])) / 1000
                     self._finished(record, dep, output, errors, seconds, updates=self._updates.pop(event_id, 0))
+            elif kind == "orphaned":
+                log.warning("the page stopped listening before %s finished; its answer never reached the page", self._call_name(int(entry.get("fn_index") or -1)))
             elif kind in ("join_failed", "predict_failed", "stream_error"):
                 errors.append(f"the page lost its connection to the app: {entry.get('error')}")
         if record is not None:

@@ -14,6 +14,7 @@
     started: 0,       // calls made so far (a counter: "did my click start anything?")
     updates: 0,       // streamed updates received so far (process_generating messages)
     uploads: 0,       // file uploads finished so far
+    streams: 0,       // queue/data event streams the page has open
     pending: new Map(), // running calls: key -> {what, since}
     startAt: 0,       // when the last call started
     errorAt: -1,      // when the app last answered with an error
@@ -25,7 +26,32 @@
   const parse = (text) => { try { return JSON.parse(text); } catch (e) { return null; } };
   const original = window.fetch.bind(window);
 
+  // The page's event stream ended. Events it joined and never heard the end of are no longer
+  // awaited by anyone unless the page opens another stream: with none open, they stop counting as
+  // work (Gradio 6.31 fires a custom feedback option twice; when the server closes the stream
+  // between the two, the page never listens for the second). A new stream makes them count again.
+  function streamEnded() {
+    h.streams -= 1;
+    if (h.streams > 0) return;
+    for (const [key, call] of h.pending) {
+      if (call.joined && !call.orphan) {
+        call.orphan = true;
+        record({ kind: "orphaned", event_id: key, fn_index: call.what });
+      }
+    }
+  }
+
   async function readStream(stream) {
+    h.streams += 1;
+    for (const [, call] of h.pending) call.orphan = false;
+    try {
+      await readMessages(stream);
+    } finally {
+      streamEnded();
+    }
+  }
+
+  async function readMessages(stream) {
     const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {
@@ -73,7 +99,7 @@
     const answer = parse(await response.clone().text());
     h.pending.delete(key);
     if (kind === "join" && answer && answer.event_id && response.ok) {
-      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now() });
+      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now(), joined: true });
     }
     record({ kind, body, status: response.status, answer });
     return response;
@@ -105,6 +131,7 @@
   h.busy = (scope, box) => {
     const reasons = [];
     for (const [, call] of h.pending) {
+      if (call.orphan) continue;
       const what = call.what === "upload" ? "a file upload" : `a call to the app's handler (fn ${call.what})`;
       reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
     }
