@@ -257,9 +257,10 @@ FAKE_APP = "http://127.0.0.1:9/gradio_api/"  # every request is answered by a ro
 
 
 def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: Any) -> None:
-    """The server closes the page's event stream while an event it joined has not finished (Gradio
-    fires a custom feedback option twice, and the stream can close between the two): nobody will
-    hear that event's end, so the idle wait must not hang on it."""
+    """The server closes the page's event stream while an event it joined has not finished, or the
+    event is joined after the stream closed and the page opens no other (Gradio fires a custom
+    feedback option twice; the stream can close between the two): nobody will hear that event's
+    end, so once the page has not listened for a while the idle wait must not hang on it."""
     from harness.drivers.browser import PAGE_SCRIPT
 
     context = browser.new_context()
@@ -278,7 +279,11 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
         assert "(fn 9) is still running" in reason
         page.evaluate("(base) => fetch(base + 'queue/data?session_hash=s').then((r) => r.text())", FAKE_APP)
         page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
+        # joined after the stream closed, and the page opens no new one
+        page.evaluate("(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP)
+        assert len(page.evaluate("() => window.__chatHarness.busy(null, null)")) == 1
+        page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
         kinds = [e["kind"] for e in page.evaluate("() => window.__chatHarness.take()")]
-        assert kinds.count("orphaned") == 1
+        assert kinds.count("orphaned") == 2
     finally:
         context.close()

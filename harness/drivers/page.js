@@ -15,6 +15,7 @@
     updates: 0,       // streamed updates received so far (process_generating messages)
     uploads: 0,       // file uploads finished so far
     streams: 0,       // queue/data event streams the page has open
+    streamEndedAt: -1, // when the last one ended
     pending: new Map(), // running calls: key -> {what, since}
     startAt: 0,       // when the last call started
     errorAt: -1,      // when the app last answered with an error
@@ -26,28 +27,23 @@
   const parse = (text) => { try { return JSON.parse(text); } catch (e) { return null; } };
   const original = window.fetch.bind(window);
 
-  // The page's event stream ended. Events it joined and never heard the end of are no longer
-  // awaited by anyone unless the page opens another stream: with none open, they stop counting as
-  // work (Gradio 6.31 fires a custom feedback option twice; when the server closes the stream
-  // between the two, the page never listens for the second). A new stream makes them count again.
-  function streamEnded() {
-    h.streams -= 1;
-    if (h.streams > 0) return;
-    for (const [key, call] of h.pending) {
-      if (call.joined && !call.orphan) {
-        call.orphan = true;
-        record({ kind: "orphaned", event_id: key, fn_index: call.what });
-      }
-    }
+  // An event the page joined is heard of on the page's event stream (queue/data). When no stream
+  // is open, and none has opened for a while since the event was joined or the last stream ended,
+  // the page is not listening for it and never will: it stops counting as work. (Gradio 6.31 joins
+  // a custom feedback option twice; the server can close the stream between the two, and the page
+  // then never listens for the second.)
+  const LISTEN_GRACE_MS = 500;
+  function unheard(call) {
+    return call.joined && h.streams === 0 && now() - Math.max(call.since, h.streamEndedAt) > LISTEN_GRACE_MS;
   }
 
   async function readStream(stream) {
     h.streams += 1;
-    for (const [, call] of h.pending) call.orphan = false;
     try {
       await readMessages(stream);
     } finally {
-      streamEnded();
+      h.streams -= 1;
+      h.streamEndedAt = now();
     }
   }
 
@@ -130,8 +126,12 @@
   // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
   h.busy = (scope, box) => {
     const reasons = [];
-    for (const [, call] of h.pending) {
-      if (call.orphan) continue;
+    for (const [key, call] of h.pending) {
+      if (unheard(call)) {
+        if (!call.reported) record({ kind: "orphaned", event_id: key, fn_index: call.what });
+        call.reported = true;
+        continue;
+      }
       const what = call.what === "upload" ? "a file upload" : `a call to the app's handler (fn ${call.what})`;
       reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
     }
