@@ -27,6 +27,7 @@ test: setup lint
 
 lint: setup
 	$(VENV)/bin/ruff check harness fixtures tests bench
+	$(VENV)/bin/ruff format --check harness fixtures tests bench
 	$(VENV)/bin/mypy
 
 bench: setup

@@ -37,6 +37,7 @@ steps:
         - {role: assistant, content: "#6 echo: last"}
 """
 
+
 #: six replies, each streamed in four chunks with the reference app's delay between them
 def app_floor() -> float:
     from fixtures import reference_app

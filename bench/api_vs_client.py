@@ -63,8 +63,12 @@ def main() -> None:
         harness = measure(lambda: harness_run(ApiDriver(Target(url, url))), args.runs)
         hand = measure(lambda: hand_written_run(url), args.runs)
     ratio = statistics.median(harness) / statistics.median(hand)
-    report("api_vs_client", args.runs, {"harness API driver": harness, "hand-written gradio_client": hand, "app's own time (sum of delays)": app_floor()},
-           {"harness / hand-written": (ratio, "<= 1.15")})
+    report(
+        "api_vs_client",
+        args.runs,
+        {"harness API driver": harness, "hand-written gradio_client": hand, "app's own time (sum of delays)": app_floor()},
+        {"harness / hand-written": (ratio, "<= 1.15")},
+    )
 
 
 if __name__ == "__main__":

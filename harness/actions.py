@@ -49,10 +49,7 @@ def last_exchange_target(history: Sequence[Message], action: str, index: int | N
         if wanted is None:
             raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
         if wanted < position:
-            raise ActionError(
-                f"the {action} icon only acts on the last exchange (messages {position}..{len(history) - 1}); "
-                f"index {index} is message {wanted}"
-            )
+            raise ActionError(f"the {action} icon only acts on the last exchange (messages {position}..{len(history) - 1}); index {index} is message {wanted}")
     return Target(position, position, len(history) - 1)
 
 
@@ -115,9 +112,7 @@ def option_target(history: Sequence[Message], args: dict[str, Any]) -> tuple[int
     options = list(history[position].options)
     for i, option in enumerate(options):
         value, label = str(option.get("value")), option.get("label")
-        if ("value" in args and args["value"] == value) or ("label" in args and args["label"] == label) or (
-            "option" in args and args["option"] in (value, label)
-        ):
+        if ("value" in args and args["value"] == value) or ("label" in args and args["label"] == label) or ("option" in args and args["option"] in (value, label)):
             return position, i, option
     wanted = args.get("value") or args.get("label") or args.get("option")
     shown = ", ".join(f"{o.get('label') or o.get('value')!r}" for o in options)

@@ -105,13 +105,8 @@ class AppConfig:
         self.raw = config
         self.version: str = str(config.get("version", "unknown"))
         self.mode: str = str(config.get("mode", "blocks"))
-        self.components: dict[int, Component] = {
-            int(c["id"]): Component(int(c["id"]), str(c.get("type", "")), dict(c.get("props") or {}))
-            for c in config.get("components", [])
-        }
-        self.dependencies: list[Dependency] = [
-            Dependency.from_config(i, d) for i, d in enumerate(config.get("dependencies", []))
-        ]
+        self.components: dict[int, Component] = {int(c["id"]): Component(int(c["id"]), str(c.get("type", "")), dict(c.get("props") or {})) for c in config.get("components", [])}
+        self.dependencies: list[Dependency] = [Dependency.from_config(i, d) for i, d in enumerate(config.get("dependencies", []))]
         self._listeners: dict[tuple[int | None, str], list[Dependency]] = defaultdict(list)
         self._children: dict[int, list[Dependency]] = defaultdict(list)
         for dep in self.dependencies:

@@ -136,8 +136,7 @@ def compile_matcher(spec: Any) -> Matcher:
     if isinstance(spec, Mapping):
         if len(spec) != 1:
             raise MatcherSpecError(
-                f"a matcher is a mapping with one key ({', '.join(MATCHER_NAMES)}), got keys "
-                f"{', '.join(map(str, spec))}; to compare a mapping exactly, use {{equals: ...}}"
+                f"a matcher is a mapping with one key ({', '.join(MATCHER_NAMES)}), got keys {', '.join(map(str, spec))}; to compare a mapping exactly, use {{equals: ...}}"
             )
         ((name, value),) = spec.items()
         if name not in _BUILDERS:

@@ -49,10 +49,7 @@ def compare_runs(first: RunResult, second: RunResult) -> list[str]:
         where = f"at {entry.step.label} ({entry.step.location})"
         a, b = _history(entry.observation.history), _history(other.observation.history)
         if a != b:
-            problems.append(
-                f"history {where}: {_first_difference(a, b, names)}\n"
-                f"  {names[0]:<{width}}: {_show(a)}\n  {names[1]:<{width}}: {_show(b)}"
-            )
+            problems.append(f"history {where}: {_first_difference(a, b, names)}\n  {names[0]:<{width}}: {_show(a)}\n  {names[1]:<{width}}: {_show(b)}")
         for name in sorted(set(entry.observation.components) | set(other.observation.components)):
             va, vb = entry.observation.components.get(name), other.observation.components.get(name)
             if va != vb:

@@ -134,10 +134,12 @@ def test_a_missing_icon_fails_at_once_saying_so(project: pytest.Pytester) -> Non
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:no_handlers", "--chat-timeout", "60")
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "step 2 (retry) at retry.chat.yaml:4: cannot perform step",
-        "  the Retry icon is not on the page for message 1 (the app has no .retry() handler on the chatbot 'Chat')",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "step 2 (retry) at retry.chat.yaml:4: cannot perform step",
+            "  the Retry icon is not on the page for message 1 (the app has no .retry() handler on the chatbot 'Chat')",
+        ]
+    )
     assert "Timeout" not in result.stdout.str()
     assert elapsed < 45, f"took {elapsed:.0f}s: it waited instead of looking"
 
@@ -156,13 +158,15 @@ def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: py
     result.assert_outcomes(failed=1)
     shown = "artifacts/wrong-chat-yaml-wrong-reply-browser"  # under --output, relative to the working directory
     folder = project.path / shown
-    result.stdout.fnmatch_lines([
-        "artifacts:",
-        f"  screenshot: {shown}/screenshot.png",
-        f"  visible text: {shown}/chat.txt",
-        f"  trace: {shown}/trace.zip",
-        "  (open the trace with: playwright show-trace *trace.zip)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "artifacts:",
+            f"  screenshot: {shown}/screenshot.png",
+            f"  visible text: {shown}/chat.txt",
+            f"  trace: {shown}/trace.zip",
+            "  (open the trace with: playwright show-trace *trace.zip)",
+        ]
+    )
     assert (folder / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (folder / "chat.txt").read_text() == "0. user: hello\n1. assistant: #1 echo: hello\n"
     with zipfile.ZipFile(folder / "trace.zip") as trace:
@@ -171,9 +175,7 @@ def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: py
 
 def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", wrong=FAILING)
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "browser", "--output", "out", "--tracing", "retain-on-failure", "--screenshot", "only-on-failure"
-    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--output", "out", "--tracing", "retain-on-failure", "--screenshot", "only-on-failure")
     result.assert_outcomes(failed=1)
     folder = project.path / "out" / "wrong-chat-yaml-wrong-reply-browser"
     names = sorted(p.name for p in folder.iterdir())
@@ -190,31 +192,39 @@ def test_a_wrong_chromium_path_is_one_clear_message(project: pytest.Pytester) ->
 
 
 def test_parity_failure_is_its_own_item(project: pytest.Pytester) -> None:
-    project.makefile(".chat.yaml", either="""name: either client
+    project.makefile(
+        ".chat.yaml",
+        either="""name: either client
 steps:
   - send: hi
   - expect:
       history: {last: [{role: assistant, content: {startswith: "echo: hi"}}]}
-""")
+""",
+    )
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*scenario 'either client' (either.chat.yaml:1): the api and browser drivers disagree",
-        "history at step 2 (expect) (either.chat.yaml:4): message 1 differs in content",
-        '  api    : *"echo: hi (seen by the api)"*',
-        '  browser: *"echo: hi (seen by the browser)"*',
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*scenario 'either client' (either.chat.yaml:1): the api and browser drivers disagree",
+            "history at step 2 (expect) (either.chat.yaml:4): message 1 differs in content",
+            '  api    : *"echo: hi (seen by the api)"*',
+            '  browser: *"echo: hi (seen by the browser)"*',
+        ]
+    )
 
 
 def test_load_events_run_on_both_drivers(project: pytest.Pytester) -> None:
-    project.makefile(".chat.yaml", greet="""name: greeting first
+    project.makefile(
+        ".chat.yaml",
+        greet="""name: greeting first
 steps:
   - expect:
       history: [{role: assistant, content: "Hello! Ask me anything."}]
   - send: hi
   - expect:
       history: {length: 3}
-""")
+""",
+    )
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting")
     result.assert_outcomes(passed=3)
 
@@ -231,11 +241,13 @@ def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) 
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:slow", "--chat-timeout", "1")
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=2, skipped=1)
-    result.stdout.fnmatch_lines([
-        "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app's /_slow_reply handler to finish",
-        "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app to finish step 1 (send): "
-        "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app's /_slow_reply handler to finish",
+            "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app to finish step 1 (send): "
+            "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
+        ]
+    )
     assert elapsed < 40
 
 
@@ -243,12 +255,14 @@ def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytes
     project.makefile(".chat.yaml", shown="name: reply shown\nsteps:\n  - send: hi\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "step 1 (send) at shown.chat.yaml:3: the page does not show what the app sent",
-        "after step 1 (send) the app sent 2 messages (user, assistant) but the page shows 1 (user)",
-        "page shows:",
-        "0. user: hi",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "step 1 (send) at shown.chat.yaml:3: the page does not show what the app sent",
+            "after step 1 (send) the app sent 2 messages (user, assistant) but the page shows 1 (user)",
+            "page shows:",
+            "0. user: hi",
+        ]
+    )
 
 
 # -- page.js: what counts as work -----------------------------------------------------------------

@@ -37,17 +37,19 @@ def test_pass_fail_and_invalid_file(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     assert "invalid scenario file: invalid.chat.yaml:3: step 1: unknown step 'sned' (did you mean 'send'?)" in out
-    result.stdout.fnmatch_lines([
-        "*scenario 'wrong reply expected' [[]api[]] (failing.chat.yaml:1)",
-        "step 2 (expect) at failing.chat.yaml:4: expectation failed",
-        "history differs:",
-        "  - expected",
-        "  + actual",
-        "    [[]0[]] user: 'hello'",
-        "  - [[]1[]] role 'assistant', content '#1 echo: goodbye'",
-        "  + [[]1[]] assistant: '#1 echo: hello'",
-        "        content: expected '#1 echo: goodbye', got '#1 echo: hello'",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*scenario 'wrong reply expected' [[]api[]] (failing.chat.yaml:1)",
+            "step 2 (expect) at failing.chat.yaml:4: expectation failed",
+            "history differs:",
+            "  - expected",
+            "  + actual",
+            "    [[]0[]] user: 'hello'",
+            "  - [[]1[]] role 'assistant', content '#1 echo: goodbye'",
+            "  + [[]1[]] assistant: '#1 echo: hello'",
+            "        content: expected '#1 echo: goodbye', got '#1 echo: hello'",
+        ]
+    )
     assert "Traceback" not in out and "harness/runner.py" not in out
     assert "unrelated" not in out
 
@@ -89,10 +91,12 @@ def test_actions_the_app_cannot_do(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", actions=ACTIONS_ON_BARE_APP)
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_handlers")
     result.assert_outcomes(failed=3)
-    result.stdout.fnmatch_lines([
-        "step 2 (undo) at actions.chat.yaml:4: cannot perform step",
-        "  the app has no .undo() handler on the chatbot 'Chat', so the Undo icon is not shown",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "step 2 (undo) at actions.chat.yaml:4: cannot perform step",
+            "  the app has no .undo() handler on the chatbot 'Chat', so the Undo icon is not shown",
+        ]
+    )
     result.stdout.fnmatch_lines(["*the app has no .like() handler on the chatbot 'Chat', so the Like and Dislike icons are not shown*"])
     result.stdout.fnmatch_lines(["*the chatbot 'Chat' is not editable (no editable= setting), so there is no Edit icon*"])
     result.stdout.fnmatch_lines(["chat at that point:", "    [[]0[]] user: 'hello'"])
@@ -154,7 +158,9 @@ def test_app_error_names_the_step(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", err="name: boom\nsteps:\n  - send: hello\n  - send: boom\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "step 2 (send) at err.chat.yaml:4: the app raised an error",
-        "  the app raised an error during step 2 (send): boom: the model is overloaded, try again later",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "step 2 (send) at err.chat.yaml:4: the app raised an error",
+            "  the app raised an error during step 2 (send): boom: the model is overloaded, try again later",
+        ]
+    )
