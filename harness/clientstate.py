@@ -124,8 +124,11 @@ def shown_value(component: Component, value: Any) -> Any:
     """A component's value as its widget shows it, so both drivers report the same thing.
 
     A textbox shows ``None`` as an empty box; a multimodal textbox's value is compared by its text
-    (its files are part of the message it sends, not of what is typed).
+    (its files are part of the message it sends, not of what is typed); a chatbot's value is its
+    normalised history, one ``{role, content, ...}`` mapping per message (as transcripts show it).
     """
+    if component.type == "chatbot":
+        return [m.as_dict() for m in normalise_history(value)]
     if component.type == "textbox":
         return "" if value is None else value
     if component.type == "multimodaltextbox":

@@ -9,7 +9,8 @@ One root, three kinds of trouble, so a report can say whose problem it is::
     │   ├── ActionError        the step cannot be done on this app (no undo handler, index out of range)
     │   ├── AppRaised          the app raised an error while handling the step
     │   └── PageMismatch       the page does not show what the app sent (browser driver)
-    └── TargetError            the app under test cannot be reached or used (down, no chatbot, ...)
+    ├── TargetError            the app under test cannot be reached or used (down, no chatbot, ...)
+    └── RequirementsMissing    the app lacks what the scenario ``requires``: a skip, not a failure
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "HarnessError",
     "Location",
     "PageMismatch",
+    "RequirementsMissing",
     "ScenarioError",
     "StepError",
     "TargetError",
@@ -93,3 +95,11 @@ class PageMismatch(StepError):
 
 class TargetError(HarnessError):
     """The app under test cannot be reached, or is not a chatbot the scenario can use."""
+
+
+class RequirementsMissing(HarnessError):
+    """The app lacks a component or endpoint the scenario ``requires``: the scenario is skipped, not failed.
+
+    Drivers raise it while opening, before they look for the scenario's chatbot (which such an app
+    may not have either).
+    """

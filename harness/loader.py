@@ -123,9 +123,7 @@ class _FileLoader:
     def scenario(self, doc: Any) -> Scenario:
         line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
         if not isinstance(doc, Mapping):
-            raise ScenarioError(
-                f"a scenario is a mapping with name and steps, not {_kind(doc)}", self.at(line)
-            )
+            raise ScenarioError(f"a scenario is a mapping with name and steps, not {_kind(doc)}", self.at(line))
         known = tuple(schema()["properties"])
         for key in doc:
             if key not in known:
@@ -187,7 +185,9 @@ class _FileLoader:
         if kind == "set":
             return {"values": dict(value)}
         if kind == "call":
-            args = {"api_name": value["api_name"], "args": list(value.get("args") or [])}
+            given = value.get("args")
+            call_args: Any = {str(k): v for k, v in given.items()} if isinstance(given, dict) else list(given or [])
+            args = {"api_name": value["api_name"], "args": call_args}
             if "result" in value:
                 args["result"] = self.matcher(value["result"], value, ["result"], line, where)
             return args
@@ -245,10 +245,7 @@ class _FileLoader:
             history_length = spec.get("length")
             if "last" in spec:
                 history_last = tuple(self.message(m, spec["last"], i, line, f"{where} history.last") for i, m in enumerate(spec["last"]))
-        components = {
-            str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}")
-            for name, spec in (value.get("components") or {}).items()
-        }
+        components = {str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}") for name, spec in (value.get("components") or {}).items()}
         stream = value.get("stream") or {}
         return Expectation(
             history=history,

@@ -32,11 +32,11 @@ import pytest
 
 from harness.browser import ENV_VAR
 from harness.drivers import Driver, available_drivers
-from harness.errors import HarnessError, ScenarioError, StepError, TargetError
+from harness.errors import HarnessError, RequirementsMissing, ScenarioError, StepError, TargetError
 from harness.loader import load_file
 from harness.parity import compare_runs
 from harness.report import format_history
-from harness.runner import RunResult, missing_requirements, run_scenario
+from harness.runner import RunResult, run_scenario
 from harness.scenario import Scenario
 from harness.target import DEFAULT_APP, InProcessApp, Target
 
@@ -50,15 +50,11 @@ targets_key = pytest.StashKey["Targets"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chat-harness", "Gradio chatbot scenarios (chat-harness)")
-    group.addoption("--chat-app", metavar="MODULE:ATTR", default=None,
-                    help="Gradio app to launch in-process for the scenarios (default: the bundled reference app).")
+    group.addoption("--chat-app", metavar="MODULE:ATTR", default=None, help="Gradio app to launch in-process for the scenarios (default: the bundled reference app).")
     group.addoption("--chat-url", metavar="URL", default=None, help="Root URL of a running Gradio app to test instead.")
-    group.addoption("--driver", dest="chat_driver", default=None, choices=[*available_drivers(), "all"],
-                    help="Driver that runs each scenario (default: api).")
-    group.addoption("--chat-timeout", type=float, metavar="SECONDS", default=None,
-                    help=f"Longest an action may take before the step fails (default: {DEFAULT_TIMEOUT:g}).")
-    group.addoption("--chat-chromium", metavar="PATH", default=None,
-                    help=f"Chromium executable for the browser driver (default: Playwright's, else one on PATH; env {ENV_VAR}).")
+    group.addoption("--driver", dest="chat_driver", default=None, choices=[*available_drivers(), "all"], help="Driver that runs each scenario (default: api).")
+    group.addoption("--chat-timeout", type=float, metavar="SECONDS", default=None, help=f"Longest an action may take before the step fails (default: {DEFAULT_TIMEOUT:g}).")
+    group.addoption("--chat-chromium", metavar="PATH", default=None, help=f"Chromium executable for the browser driver (default: Playwright's, else one on PATH; env {ENV_VAR}).")
     parser.addini("chat_app", "Gradio app (module:attr) to launch for the scenarios.", default=None)
     parser.addini("chat_url", "Root URL of a running Gradio app to test.", default=None)
     parser.addini("chat_driver", "Driver for scenarios: api, browser or all.", default=None)
@@ -139,9 +135,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    if parent.session.isinitpath(file_path) or any(
-        fnmatch.fnmatch(file_path.name, pattern) for pattern in parent.config.getini("chat_scenario_patterns")
-    ):
+    if parent.session.isinitpath(file_path) or any(fnmatch.fnmatch(file_path.name, pattern) for pattern in parent.config.getini("chat_scenario_patterns")):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -250,10 +244,10 @@ class ScenarioItem(pytest.Function):
         self.target = config.stash[targets_key].for_scenario(self.scenario)
         driver = make_driver(self.driver_name, self.target, timeout, request)
         try:
-            driver.open(self.scenario)
-            missing = missing_requirements(self.scenario, driver)
-            if missing:
-                self.skip_reason = f"the app has no {missing} (required by the scenario)"
+            try:
+                driver.open(self.scenario)
+            except RequirementsMissing as exc:
+                self.skip_reason = str(exc)
                 pytest.skip(self.skip_reason)
             self.result = run_scenario(self.scenario, driver)
         except HarnessError as exc:

@@ -229,14 +229,7 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
 
 def missing_requirements(scenario: Scenario, driver: Driver | AppConfig) -> str | None:
     """What the app lacks of what the scenario ``requires`` (None = it has everything)."""
-    components = [c for c in scenario.requires_components if not driver.has_component(c)]
-    endpoints = [e for e in scenario.requires_endpoints if not driver.has_endpoint(e)]
-    parts = []
-    if components:
-        parts.append(f"component {', '.join(map(repr, components))}")
-    if endpoints:
-        parts.append(f"endpoint {', '.join(endpoints)}")
-    return " and no ".join(parts) or None
+    return scenario.missing_requirements(driver)
 
 
 def _after_action(step: Step, action: ActionRecord, scenario: Scenario) -> None:

@@ -7,7 +7,7 @@ hands the steps to a driver.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import Location
 from harness.matchers import Matcher
@@ -56,9 +56,7 @@ class Expectation:
 
     @property
     def checks_stream(self) -> bool:
-        return any(
-            v is not None for v in (self.stream_min_updates, self.stream_final, self.stream_first_update_within, self.stream_within)
-        ) or self.stream_growing
+        return any(v is not None for v in (self.stream_min_updates, self.stream_final, self.stream_first_update_within, self.stream_within)) or self.stream_growing
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,14 @@ class Step:
         return int(value) if value is not None else None
 
 
+class HasParts(Protocol):
+    """An app (or a driver open on one) that can say which components and endpoints it has."""
+
+    def has_component(self, selector: str) -> bool: ...
+
+    def has_endpoint(self, api_name: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A named list of steps, with the file and line it came from."""
@@ -94,3 +100,14 @@ class Scenario:
     chatbot: str | None = None
     requires_components: tuple[str, ...] = ()
     requires_endpoints: tuple[str, ...] = ()
+
+    def missing_requirements(self, app: HasParts) -> str | None:
+        """What ``app`` lacks of what the scenario ``requires`` (None = it has everything)."""
+        components = [c for c in self.requires_components if not app.has_component(c)]
+        endpoints = [e for e in self.requires_endpoints if not app.has_endpoint(e)]
+        parts = []
+        if components:
+            parts.append(f"component {', '.join(map(repr, components))}")
+        if endpoints:
+            parts.append(f"endpoint {', '.join(endpoints)}")
+        return " and no ".join(parts) or None

@@ -32,7 +32,13 @@ def test_steps_and_lines() -> None:
         "f.yaml",
     )
     assert [(s.kind, s.location.line) for s in scenario.steps] == [
-        ("send", 3), ("send", 4), ("undo", 5), ("like", 6), ("edit", 7), ("clear", 8), ("expect", 9),
+        ("send", 3),
+        ("send", 4),
+        ("undo", 5),
+        ("like", 6),
+        ("edit", 7),
+        ("clear", 8),
+        ("expect", 9),
     ]
     assert scenario.steps[1].args == {"text": "there"}
     assert scenario.steps[3].index == -1
@@ -49,13 +55,12 @@ BAD = [
     ("name: [x\n", 2, "YAML does not parse"),
     ("name: x\nsteps:\n  - sned: hi\n", 3, "unknown step 'sned' (did you mean 'send'?)"),
     ("name: x\nsteps: []\n", 2, "must not be empty"),
-    ("name: x\nsteps:\n  - send: hi\n  - expect:\n      history:\n        - {role: user, content: {contain: hi}}\n", 6,
-     "unknown key 'contain' (did you mean 'contains'?)"),
+    ("name: x\nsteps:\n  - send: hi\n  - expect:\n      history:\n        - {role: user, content: {contain: hi}}\n", 6, "unknown key 'contain' (did you mean 'contains'?)"),
     ("name: x\nsteps:\n  - send: [1]\n", 3, "expected object or string, got a list"),
     ("name: x\nstep:\n  - send: hi\n", 2, "unknown key 'step' (did you mean 'steps'?)"),
     ("name: x\nsteps:\n  - edit: {index: a, text: b}\n", 3, "edit.index: expected integer, got the text 'a'"),
     ("name: x\nsteps:\n  - send: hi\n    undo: {}\n", 3, "a step has exactly one key"),
-    ("name: x\nsteps:\n  - expect: {history: [{content: {regex: \"(\"}}]}\n", 3, "invalid regular expression"),
+    ('name: x\nsteps:\n  - expect: {history: [{content: {regex: "("}}]}\n', 3, "invalid regular expression"),
     ("- a\n", 1, "a scenario is a mapping with name and steps, not a list"),
     ("name: x\nsteps:\n  - undo\n", 3, "write 'undo' as a mapping"),
     ("name: x\nsteps:\n  - edit: {index: 1}\n", 3, "'text' is required"),
@@ -86,3 +91,15 @@ def test_bad_input_is_one_line_with_file_and_line(text: str, line: int, message:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read the file"):
         load_file(tmp_path / "missing.chat.yaml")
+
+
+def test_call_takes_positional_or_named_arguments() -> None:
+    (scenario,) = load_text(
+        "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n  - call: {api_name: /respond, args: {message: hi}, result: 3}\n"
+        "  - call: {api_name: /respond}\n",
+        "f.yaml",
+    )
+    positional, named, bare = (s.args for s in scenario.steps)
+    assert positional["args"] == ["hi", 2]
+    assert named["args"] == {"message": "hi"} and named["result"].matches(3) and not named["result"].matches(4)
+    assert bare["args"] == []

@@ -38,7 +38,7 @@ from harness.actions import (
 )
 from harness.appconfig import AppConfig, Component, Dependency
 from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
-from harness.drivers.base import ActionRecord, Driver, EventRecord
+from harness.drivers.base import ActionRecord, Driver, EventRecord, require
 from harness.endpoints import call_endpoint, connect, http_timeout, ssl_context
 from harness.endpoints import close as close_client
 from harness.errors import ActionError, TargetError
@@ -89,6 +89,7 @@ class ApiDriver(Driver):
             verify=ssl_context(),
             timeout=http_timeout(self.timeout),
         )
+        require(scenario, self.app)
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
         # the page runs the app's load events before a person can type; so does this session
@@ -423,4 +424,3 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-

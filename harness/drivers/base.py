@@ -11,8 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from harness.errors import RequirementsMissing
 from harness.history import Message
-from harness.scenario import Scenario, Step
+from harness.scenario import HasParts, Scenario, Step
 
 __all__ = ["ActionRecord", "Driver", "EventRecord"]
 
@@ -81,3 +82,13 @@ class Driver(ABC):
 
     def close(self) -> None:
         """End the session and free what it holds."""
+
+
+def require(scenario: Scenario, app: HasParts) -> None:
+    """Skip (``RequirementsMissing``) a scenario whose ``requires`` the app lacks.
+
+    Drivers call it in ``open`` as soon as they have the app's config, before they look for the
+    scenario's chatbot, which such an app may not have either.
+    """
+    if missing := scenario.missing_requirements(app):
+        raise RequirementsMissing(f"the app has no {missing} (required by the scenario)")

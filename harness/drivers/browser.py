@@ -36,8 +36,8 @@ from harness.actions import (
     stop_control,
 )
 from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text, next_stream_values
-from harness.drivers.base import ActionRecord, Driver, EventRecord
+from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
+from harness.drivers.base import ActionRecord, Driver, EventRecord, require
 from harness.endpoints import call_endpoint, connect
 from harness.endpoints import close as close_client
 from harness.errors import ActionError, PageMismatch, TargetError
@@ -132,6 +132,7 @@ class BrowserDriver(Driver):
         config = self.page.evaluate("() => window.gradio_config")
         self.app = AppConfig(config)
         self.state = ClientState(self.app)
+        require(scenario, self.app)
         self.chatbot = self.app.chatbot(scenario.chatbot)
         self.input_box = self.app.input_for(self.chatbot)
         try:
@@ -272,8 +273,10 @@ class BrowserDriver(Driver):
         return history
 
     def component_value(self, selector: str) -> Any:
-        _, app, _, _, _ = self._require_open()
+        _, app, state, _, _ = self._require_open()
         component = app.find(selector)
+        if component.type == "chatbot":  # like the chat's own history: the value the app sent the page
+            return shown_value(component, state.get(component.id))
         return _read_value(component, self._block(component))
 
     def input_value(self) -> Any:
