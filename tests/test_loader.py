@@ -95,8 +95,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 def test_call_takes_positional_or_named_arguments() -> None:
     (scenario,) = load_text(
-        "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n  - call: {api_name: /respond, args: {message: hi}, result: 3}\n"
-        "  - call: {api_name: /respond}\n",
+        "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n  - call: {api_name: /respond, args: {message: hi}, result: 3}\n  - call: {api_name: /respond}\n",
         "f.yaml",
     )
     positional, named, bare = (s.args for s in scenario.steps)
