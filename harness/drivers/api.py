@@ -339,6 +339,9 @@ class ApiDriver(Driver):
                 answer = _json(response)
                 if response.status_code != 200 and "error" not in answer:
                     raise TargetError(f"the app answered HTTP {response.status_code} to {name}: {response.text[:200]}")
+                # the page fires a gr.State's listeners only for states a queued event changed: the
+                # changed_state_ids of a run/predict answer go unheard (seen on Gradio 5.50 and 6.31)
+                answer.pop("changed_state_ids", None)
                 return answer, []
             joined = http.post(base + "queue/join", json=body)
             event_id = _json(joined).get("event_id")
