@@ -217,6 +217,11 @@ class AppConfig:
 
     has_component = has
 
+    @property
+    def gradio_version(self) -> str:
+        """The Gradio version the app runs (its config says)."""
+        return self.version
+
     def has_endpoint(self, api_name: str) -> bool:
         """Whether the app has a named API endpoint (``/chat``)."""
         return any(d.api_name == api_name.lstrip("/") for d in self.dependencies)

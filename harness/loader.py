@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -131,6 +132,12 @@ class _FileLoader:
         self.validate("", doc, line, "scenario")
         steps = tuple(self.step(node, number, doc["steps"]) for number, node in enumerate(doc["steps"], start=1))
         requires = doc.get("requires") or {}
+        gradio = requires.get("gradio")
+        if gradio is not None:
+            try:
+                SpecifierSet(str(gradio))
+            except InvalidSpecifier:
+                raise self.fail(f"requires.gradio must be a version specifier such as '>=6' or '<6', got {gradio!r}", requires, ["gradio"], line) from None
         return Scenario(
             name=str(doc["name"]),
             steps=steps,
@@ -141,6 +148,7 @@ class _FileLoader:
             chatbot=doc.get("chatbot"),
             requires_components=tuple(str(c) for c in requires.get("components", ())),
             requires_endpoints=tuple(str(e) for e in requires.get("endpoints", ())),
+            requires_gradio=str(gradio) if gradio is not None else None,
         )
 
     # -- steps ---------------------------------------------------------------------------------

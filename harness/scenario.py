@@ -86,6 +86,9 @@ class HasParts(Protocol):
 
     def has_endpoint(self, api_name: str) -> bool: ...
 
+    @property
+    def gradio_version(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -100,14 +103,25 @@ class Scenario:
     chatbot: str | None = None
     requires_components: tuple[str, ...] = ()
     requires_endpoints: tuple[str, ...] = ()
+    requires_gradio: str | None = None
 
     def missing_requirements(self, app: HasParts) -> str | None:
         """What ``app`` lacks of what the scenario ``requires`` (None = it has everything)."""
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
         components = [c for c in self.requires_components if not app.has_component(c)]
         endpoints = [e for e in self.requires_endpoints if not app.has_endpoint(e)]
         parts = []
+        if self.requires_gradio is not None:
+            try:
+                fits = Version(app.gradio_version) in SpecifierSet(self.requires_gradio)
+            except InvalidVersion:
+                fits = False
+            if not fits:
+                parts.append(f"it runs Gradio {app.gradio_version}, not {self.requires_gradio}")
         if components:
-            parts.append(f"component {', '.join(map(repr, components))}")
+            parts.append(f"no component {', '.join(map(repr, components))}")
         if endpoints:
-            parts.append(f"endpoint {', '.join(endpoints)}")
-        return " and no ".join(parts) or None
+            parts.append(f"no endpoint {', '.join(endpoints)}")
+        return "; ".join(parts) or None

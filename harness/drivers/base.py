@@ -80,6 +80,12 @@ class Driver(ABC):
         app = getattr(self, "app", None)
         return app is not None and bool(app.has_endpoint(api_name))
 
+    @property
+    def gradio_version(self) -> str:
+        """The Gradio version the app runs (from its config; "unknown" before ``open``)."""
+        app = getattr(self, "app", None)
+        return str(app.version) if app is not None else "unknown"
+
     def close(self) -> None:
         """End the session and free what it holds."""
 
@@ -91,4 +97,4 @@ def require(scenario: Scenario, app: HasParts) -> None:
     scenario's chatbot, which such an app may not have either.
     """
     if missing := scenario.missing_requirements(app):
-        raise RequirementsMissing(f"the app has no {missing} (required by the scenario)")
+        raise RequirementsMissing(f"the app lacks what the scenario requires: {missing}")
