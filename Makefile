@@ -1,20 +1,33 @@
 # make demo: set up .venv (with a browser) and run the bundled scenarios against the reference apps.
-# make test: the same set-up, then the whole test suite.
+# make test: the same set-up (plus nginx and a Gradio 5.50 environment), then the whole test suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# a second environment with Gradio 5.50: the tests serve the fixture apps with it, as a deployed
+# app built on Gradio 5 would be
+GRADIO5 := .venv-gradio5
+GRADIO5_STAMP := $(GRADIO5)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup gradio5 demo test lint bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-browser
+$(STAMP): pyproject.toml scripts/install-browser scripts/install-nginx
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	scripts/install-browser $(PY)
+	scripts/install-nginx
 	touch $(STAMP)
+
+gradio5: $(GRADIO5_STAMP)
+
+$(GRADIO5_STAMP):
+	test -x $(GRADIO5)/bin/python || $(PYTHON) -m venv $(GRADIO5)
+	$(GRADIO5)/bin/python -m pip install -q --upgrade pip
+	$(GRADIO5)/bin/python -m pip install -q 'gradio==5.50.0'
+	touch $(GRADIO5_STAMP)
 
 demo: setup
 	@echo "== bundled scenarios against the reference app (gr.Blocks): API, browser, parity"
@@ -22,7 +35,7 @@ demo: setup
 	@echo "== bundled scenarios against the ChatInterface app: API, browser, parity"
 	$(PY) -m pytest scenarios/ -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
 
-test: setup lint
+test: setup gradio5 lint
 	$(PY) -m pytest -q -rs -n 2
 
 lint: setup
@@ -35,4 +48,4 @@ bench: setup
 	$(PY) bench/browser_vs_playwright.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(GRADIO5) build *.egg-info

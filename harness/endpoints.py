@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 from gradio_client import Client
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from harness.errors import ActionError, TargetError
 from harness.target import Target
@@ -32,16 +32,24 @@ def http_timeout(timeout: float) -> httpx.Timeout:
 
 
 def connect(target: Target, timeout: float) -> Client:
-    """A gradio_client session on the target app, or a TargetError saying why there is none."""
+    """A gradio_client session on the target app, or a TargetError saying why there is none.
+
+    The target's token goes to gradio_client (which sends it to the app's host only, as the
+    ``x-hf-authorization`` header the Space proxy checks and strips); its login to ``auth``.
+    """
     try:
         return Client(
             target.url,
+            token=target.token or False,  # type: ignore[arg-type]  # False: never a locally saved token
+            auth=target.auth,
             verbose=False,
             download_files=False,
             analytics_enabled=False,
             ssl_verify=ssl_context(),  # type: ignore[arg-type]  # passed on to httpx, which takes a context
             httpx_kwargs={"timeout": http_timeout(timeout)},
         )
+    except AuthenticationError:
+        raise TargetError(f"{target.url} refused the user name and password given with --chat-auth") from None
     except (httpx.HTTPError, OSError) as exc:
         raise TargetError(f"cannot reach the app at {target.url}: {exc}") from None
     except ValueError as exc:

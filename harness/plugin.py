@@ -4,7 +4,19 @@ Options (command line, or ini keys of the same meaning in ``[tool.pytest.ini_opt
 
 * ``--chat-app module:attr`` (ini ``chat_app``): launch that Gradio app in-process on a free
   loopback port; default ``fixtures.reference_app:demo``.
-* ``--chat-url URL`` (ini ``chat_url``): use an app that is already running.
+* ``--chat-url URL`` (ini ``chat_url``): use an app that is already running (also under a path
+  prefix behind a reverse proxy).
+* ``--chat-space owner/name`` (ini ``chat_space``): a Hugging Face Space, resolved to its host
+  through the Hub (``huggingface_hub``; ``HF_ENDPOINT`` is honoured).
+* ``--chat-token TOKEN`` (env ``HF_TOKEN``): a Hugging Face token, sent to the Space's host only
+  (and to the Hub to look the Space up). ``HF_TOKEN`` is used for Spaces and ``*.hf.space`` URLs;
+  a token given with ``--chat-token`` goes to any target's host. No ini key: secrets stay out of
+  files.
+* ``--chat-auth user:password`` (env ``CHAT_HARNESS_AUTH``): the login of an app launched with
+  ``auth=``; the API driver logs in as gradio_client does, the browser through the login page.
+* ``--chat-ready-timeout SECONDS`` (ini ``chat_ready_timeout``): how long to wait for a remote
+  target (a building or sleeping Space, a server that is starting); default 300. Progress is
+  printed every 5 seconds; 401/403, 404 and a refused login fail at once.
 * ``--driver api|browser|all`` (ini ``chat_driver``): which drivers run each scenario; default
   ``api``. ``all`` runs every driver and adds a ``[parity]`` item per scenario that fails when the
   drivers reached different histories or component values.
@@ -35,10 +47,12 @@ from harness.drivers import Driver, available_drivers
 from harness.errors import HarnessError, RequirementsMissing, ScenarioError, StepError, TargetError
 from harness.loader import load_file
 from harness.parity import compare_runs
+from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, prepare, token_for
 from harness.report import format_history
 from harness.runner import RunResult, run_scenario
 from harness.scenario import Scenario
-from harness.target import DEFAULT_APP, InProcessApp, Target
+from harness.secrets import redact, scrub_tree
+from harness.target import DEFAULT_APP, AppInfo, InProcessApp, Target, load_app
 
 __all__ = ["ParityItem", "ScenarioFile", "ScenarioItem"]
 
@@ -52,11 +66,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chat-harness", "Gradio chatbot scenarios (chat-harness)")
     group.addoption("--chat-app", metavar="MODULE:ATTR", default=None, help="Gradio app to launch in-process for the scenarios (default: the bundled reference app).")
     group.addoption("--chat-url", metavar="URL", default=None, help="Root URL of a running Gradio app to test instead.")
+    group.addoption("--chat-space", metavar="OWNER/NAME", default=None, help="A Hugging Face Space to test (resolved to its host through the Hub).")
+    group.addoption("--chat-token", metavar="TOKEN", default=None, help="Hugging Face token for a private Space (default: env HF_TOKEN); sent to the Space's host only.")
+    group.addoption("--chat-auth", metavar="USER:PASSWORD", default=None, help="Login of an app launched with auth= (default: env CHAT_HARNESS_AUTH).")
+    group.addoption("--chat-ready-timeout", type=float, metavar="SECONDS", default=None, help=f"How long to wait for a remote app to answer (default: {DEFAULT_READY_TIMEOUT:g}).")
     group.addoption("--driver", dest="chat_driver", default=None, choices=[*available_drivers(), "all"], help="Driver that runs each scenario (default: api).")
     group.addoption("--chat-timeout", type=float, metavar="SECONDS", default=None, help=f"Longest an action may take before the step fails (default: {DEFAULT_TIMEOUT:g}).")
     group.addoption("--chat-chromium", metavar="PATH", default=None, help=f"Chromium executable for the browser driver (default: Playwright's, else one on PATH; env {ENV_VAR}).")
     parser.addini("chat_app", "Gradio app (module:attr) to launch for the scenarios.", default=None)
     parser.addini("chat_url", "Root URL of a running Gradio app to test.", default=None)
+    parser.addini("chat_space", "Hugging Face Space (owner/name) to test.", default=None)
+    parser.addini("chat_ready_timeout", "Seconds to wait for a remote app to answer.", default=None)
     parser.addini("chat_driver", "Driver for scenarios: api, browser or all.", default=None)
     parser.addini("chat_chromium", "Chromium executable for the browser driver.", default=None)
     parser.addini("chat_timeout", "Seconds an action may take.", default=None)
@@ -71,23 +91,119 @@ def setting(config: pytest.Config, name: str) -> Any:
     return value
 
 
+def _credentials(config: pytest.Config) -> Credentials:
+    """Token and login from the command line or the environment (never from ini files)."""
+    import os
+
+    token = config.getoption("chat_token") or None
+    login = config.getoption("chat_auth") or os.environ.get("CHAT_HARNESS_AUTH") or None
+    auth = None
+    if login:
+        user, sep, password = login.partition(":")
+        if not sep or not user:
+            raise pytest.UsageError("--chat-auth takes user:password (a colon between them)")
+        auth = (user, password)
+    return Credentials(token=token, auth=auth)
+
+
 class Targets:
-    """Resolves which app a scenario runs against and owns the apps launched for the session."""
+    """Resolves which app a scenario runs against and owns the apps launched for the session.
+
+    A remote target (URL or Space) is waited for once per session, by the main process (which
+    prints the progress); xdist workers get the outcome from it instead of waiting again.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
+        import os
+
         self.url: str | None = setting(config, "chat_url")
+        self.space: str | None = setting(config, "chat_space")
+        if self.url and self.space:
+            raise pytest.UsageError("--chat-url and --chat-space name two different targets; give one")
         self.app: str | None = setting(config, "chat_app")
+        self.ready_timeout = float(setting(config, "chat_ready_timeout") or DEFAULT_READY_TIMEOUT)
+        given = _credentials(config)
+        self.hf_token = os.environ.get("HF_TOKEN") or None
+        self.credentials = given
+        self.handed: dict[str, Any] = dict(getattr(config, "workerinput", {}).get("chat_targets", {}))
+        self._remote: dict[str, Target | TargetError] = {}
         self._launched: dict[str, InProcessApp] = {}
         self._failed: dict[str, TargetError] = {}
 
+    @property
+    def remote_key(self) -> str | None:
+        """The remote target the command line names, if any."""
+        return f"space:{self.space}" if self.space else (f"url:{self.url}" if self.url else None)
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.credentials.token, self.hf_token, self.credentials.auth[1] if self.credentials.auth else None) if s]
+
+    def _credentials_for(self, key: str) -> Credentials:
+        if key.startswith("space:"):
+            return Credentials(self.credentials.token or self.hf_token, self.credentials.auth)
+        return Credentials(token_for(key[4:], self.credentials.token, self.hf_token), self.credentials.auth)
+
+    def remote(self, key: str, progress: Any = None) -> Target:
+        """The ready target ``key`` names (``url:...`` or ``space:...``), waited for once."""
+        if key not in self._remote:
+            credentials = self._credentials_for(key)
+            handed = self.handed.get(key)
+            if handed is not None and "error" in handed:
+                self._remote[key] = TargetError(handed["error"])
+            elif handed is not None:
+                info = AppInfo(*handed["info"])
+                self._remote[key] = Target(handed["url"], handed["description"], token=credentials.token, auth=credentials.auth, info=info)
+            else:
+                kind, _, name = key.partition(":")
+                try:
+                    self._remote[key] = prepare(
+                        space=name if kind == "space" else None,
+                        url=name if kind == "url" else None,
+                        credentials=credentials,
+                        timeout=self.ready_timeout,
+                        progress=progress,
+                    )
+                except TargetError as exc:
+                    self._remote[key] = exc
+        found = self._remote[key]
+        if isinstance(found, TargetError):
+            raise found
+        return found
+
+    def outcomes(self) -> dict[str, Any]:
+        """What the main process found of the remote targets, for the xdist workers (no secrets)."""
+        handed: dict[str, Any] = {}
+        for key, found in self._remote.items():
+            if isinstance(found, TargetError):
+                handed[key] = {"error": str(found)}
+            else:
+                handed[key] = {"url": found.url, "description": found.description, "info": [found.info.version, found.info.mode] if found.info else ["unknown", "unknown"]}
+        return handed
+
     def for_scenario(self, scenario: Scenario) -> Target:
-        if self.url:
-            return Target.from_url(self.url)
+        if self.remote_key:
+            return self.remote(self.remote_key)
         if self.app:
             return self._launch(self.app)
         if scenario.url:
-            return Target.from_url(scenario.url)
+            return self.remote(f"url:{Target.from_url(scenario.url).url}")
         return self._launch(scenario.app or DEFAULT_APP)
+
+    def describe(self) -> str:
+        """The header line: what the session tests."""
+        if self.remote_key:
+            try:
+                return f"target: {self.remote(self.remote_key)}"
+            except TargetError as exc:
+                return f"target: {self.space or self.url} -- NOT READY: {exc}"
+        spec = self.app or DEFAULT_APP
+        import gradio as gr
+
+        try:
+            mode = str(getattr(load_app(spec), "mode", None) or "unknown")
+        except TargetError as exc:
+            return f"target: {spec} (in-process) -- cannot load: {exc}"
+        return f"target: {spec} (launched in-process per worker) ({AppInfo(gr.__version__, mode)})"
 
     def _launch(self, spec: str) -> Target:
         if spec in self._failed:
@@ -113,6 +229,8 @@ class Targets:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[targets_key] = Targets(config)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "chat_harness_xdist")
     if config.pluginmanager.hasplugin("playwright") and not config.pluginmanager.has_plugin("chat_harness_browser"):
         # registered now, after every plugin, so it overrides pytest-playwright's launch_browser
         # while a project's conftest can still override it in turn
@@ -124,6 +242,51 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chat_driver(name): the driver a chat scenario item runs on")
     # warnings raised inside an app the harness launched are the app's business, not the test's
     config.addinivalue_line("filterwarnings", "ignore:::gradio.queueing")
+
+
+class _XdistHooks:
+    """Hands the main process's remote-target outcome to each xdist worker."""
+
+    @staticmethod
+    def pytest_configure_node(node: Any) -> None:
+        node.workerinput["chat_targets"] = node.config.stash[targets_key].outcomes()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Wait for a remote target once, before any test, printing progress (main process only)."""
+    config = session.config
+    targets = config.stash[targets_key]
+    if targets.remote_key is None or hasattr(config, "workerinput"):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"chat-harness: {line}")
+
+    try:
+        targets.remote(targets.remote_key, progress)
+    except TargetError as exc:
+        progress(f"the target is not usable, every scenario will fail: {exc}")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"chat-harness {config.stash[targets_key].describe()}"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Last line of defence: no artifact of the run keeps a token or password."""
+    config = session.config
+    secrets = config.stash[targets_key].secrets()
+    if not secrets:
+        return
+    try:
+        output = Path(config.getoption("--output"))
+    except ValueError:  # pytest-playwright not loaded
+        return
+    scrub_tree(output if output.is_absolute() else Path(config.rootpath, output), secrets)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -242,6 +405,10 @@ class ScenarioItem(pytest.Function):
         config = self.config
         timeout = float(setting(config, "chat_timeout") or DEFAULT_TIMEOUT)
         self.target = config.stash[targets_key].for_scenario(self.scenario)
+        info = self.target.info
+        self.user_properties.extend(
+            [("chat_target", self.target.description), ("gradio_version", info.version if info else "unknown"), ("app_mode", info.mode if info else "unknown")]
+        )
         driver = make_driver(self.driver_name, self.target, timeout, request)
         try:
             try:
@@ -253,22 +420,26 @@ class ScenarioItem(pytest.Function):
         except HarnessError as exc:
             save = getattr(driver, "save_artifacts", None)
             if save is not None:
-                exc.artifacts = save(Path(request.getfixturevalue("output_path")))  # type: ignore[attr-defined]
+                folder = Path(request.getfixturevalue("output_path"))
+                exc.artifacts = save(folder)  # type: ignore[attr-defined]
+                scrub_tree(folder, self.target.secrets)
             raise
         finally:
             driver.close()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | Any:  # type: ignore[override]
         exc = excinfo.value
+        secrets = self.config.stash[targets_key].secrets()
         if isinstance(exc, HarnessError):
-            return self._describe(exc)
-        return super().repr_failure(excinfo)
+            return redact(self._describe(exc), secrets)
+        shown = super().repr_failure(excinfo)
+        return redact(shown, secrets) if isinstance(shown, str) else shown
 
     def _describe(self, exc: HarnessError) -> str:
         scenario = self.scenario
         lines = [f"scenario {scenario.name!r} [{self.driver_name}] ({scenario.location})"]
         if self.target is not None:
-            lines.append(f"target: {self.target.description}")
+            lines.append(f"target: {self.target}")
         step = getattr(exc, "step", None)
         if isinstance(exc, StepError):
             where = f"{step.label} at {step.location}" if step is not None else "a step"

@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import httpx
 
 from harness.errors import TargetError
 
-__all__ = ["InProcessApp", "Target", "free_port", "load_app", "wait_until_ready"]
+__all__ = ["AppInfo", "InProcessApp", "Target", "free_port", "load_app", "wait_until_ready"]
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,47 @@ DEFAULT_APP = "fixtures.reference_app:demo"
 
 
 @dataclass(frozen=True)
+class AppInfo:
+    """What the app says of itself in its config: the Gradio version it runs and its mode."""
+
+    version: str
+    mode: str
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> AppInfo:
+        return cls(str(config.get("version") or "unknown"), str(config.get("mode") or "unknown"))
+
+    def __str__(self) -> str:
+        return f"Gradio {self.version}, mode {self.mode}"
+
+
+@dataclass(frozen=True)
 class Target:
-    """Where the app under test answers. ``url`` is the app root (ends with ``/``)."""
+    """Where the app under test answers. ``url`` is the app root (ends with ``/``).
+
+    ``token`` (a Hugging Face token, sent to this host only) and ``auth`` (the app's login) are
+    secrets: they are left out of ``repr`` and of every message.
+    """
 
     url: str
     description: str
+    token: str | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    info: AppInfo | None = None
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the app: the only place its token is sent."""
+        parts = self.url.split("/", 3)
+        return "/".join(parts[:3])
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret this target carries, for scrubbing artifacts."""
+        return [s for s in (self.token, self.auth[1] if self.auth else None) if s]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.info})" if self.info else self.description
 
     @classmethod
     def from_url(cls, url: str) -> Target:
@@ -121,7 +157,9 @@ class InProcessApp:
         url = f"http://127.0.0.1:{port}/"
         wait_until_ready(url, self.ready_timeout)
         log.info("launched %s at %s", self.spec, url)
-        self.target = Target(url, f"{self.spec} (in-process at {url})")
+        import gradio as gr
+
+        self.target = Target(url, f"{self.spec} (in-process at {url})", info=AppInfo(gr.__version__, str(getattr(self.app, "mode", None) or "unknown")))
         return self.target
 
     def close(self) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,27 +20,66 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def served(module: str, timeout: float = 60.0) -> Iterator[str]:
-    """Run ``python -m <module> --port N`` and yield its URL; the process is stopped afterwards."""
+def served(
+    module: str,
+    timeout: float = 60.0,
+    *,
+    python: str = sys.executable,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    ready: bool = True,
+) -> Iterator[str]:
+    """Run ``python -m <module> --port N [args]`` and yield its URL; the process is stopped afterwards.
+
+    ``env`` adds variables (``FIXTURE_AUTH``, ``FIXTURE_SPACE_TOKEN``: see ``fixtures._launch``);
+    with ``ready=False`` the URL comes at once, for apps whose config a plain GET cannot read.
+    """
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port)],
+        [python, "-m", module, "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**__import__("os").environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_ready(url, timeout, process=process)
+        if ready:
+            wait_until_ready(url, timeout, process=process)
+        else:
+            wait_until_listening(port, timeout, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until_listening(port: int, timeout: float, process: subprocess.Popen[Any] | None = None) -> None:
+    """Until something accepts connections on 127.0.0.1:``port`` (bounded; fails if the process exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server process exited with code {process.returncode} before it listened on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:g}s")
+        time.sleep(0.05)  # polling a condition with a deadline
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first: with ``-n 2`` each worker then starts on one, and the short ones fill the
+    gaps at the end, instead of one worker running the last long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
@@ -45,6 +88,13 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     return pytester
+
+
+@pytest.fixture
+def runner(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester project that runs from the repository root, where the bundled scenarios are."""
+    monkeypatch.chdir(ROOT)
+    return project
 
 
 @pytest.fixture(scope="session")

@@ -133,9 +133,9 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
     from harness.target import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-url", url)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-url", url, "--chat-ready-timeout", "1")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"*cannot reach the app at {url}*"])
+    result.stdout.fnmatch_lines([f"the app under test: {url} was not ready within 1s; last: ConnectError*"])
     assert "Traceback" not in result.stdout.str()
 
 

@@ -118,6 +118,8 @@ class BrowserDriver(Driver):
             except PlaywrightError:  # pytest-playwright's --tracing already records this context
                 self._tracing = False
         self.context.add_init_script(script=PAGE_SCRIPT)
+        if self.target.token:
+            self._send_token_to_the_app_only(self.target.token)
         self.page = self.context.new_page()
         try:
             response = self.page.goto(self.target.url, wait_until="domcontentloaded")
@@ -125,6 +127,8 @@ class BrowserDriver(Driver):
             raise TargetError(f"the browser cannot open {self.target.url}: {_first_line(exc)}") from None
         if response is not None and not response.ok:
             raise TargetError(f"{self.target.url} answered HTTP {response.status} to the browser")
+        if self.target.auth is not None:
+            self._log_in(self.target.auth)
         try:
             self.page.wait_for_function("() => window.gradio_config && Array.isArray(window.gradio_config.components)", timeout=self.timeout * 1000)
         except PlaywrightError:
@@ -144,6 +148,46 @@ class BrowserDriver(Driver):
         mark = {"started": 0, "t": 0.0}
         self._settle("the page to finish loading", mark, any(d.backend_fn for d in self.app.load_events()), self._chat().element_handle())
         self._replay(None, mark)
+
+    def _send_token_to_the_app_only(self, token: str) -> None:
+        """Add the token to requests for the app's own origin, and to no other (no global header)."""
+        origin = self.target.origin + "/"
+        header = {"x-hf-authorization": f"Bearer {token}"}  # what gradio_client sends; the Space proxy strips it
+
+        def with_token(route: Any) -> None:
+            route.continue_(headers={**route.request.headers, **header})
+
+        assert self.context is not None
+        self.context.route(lambda url: url.startswith(origin), with_token)
+
+    def _log_in(self, auth: tuple[str, str]) -> None:
+        """Gradio's login page: fill in the user name and password, press Login, wait for the app.
+
+        Tracing, if on, records this (the typed password too); the run's artifacts are scrubbed.
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        page = self.page
+        assert page is not None
+        wait = self.timeout * 1000
+        try:
+            page.wait_for_function("() => window.gradio_config !== undefined", timeout=wait)
+            if not page.evaluate("() => Boolean(window.gradio_config.auth_required)"):
+                return  # no login page: the app has no auth=, or the session is logged in already
+            password = page.locator("input[type=password]")
+            password.wait_for(state="visible", timeout=wait)
+            page.locator("input:not([type=password]):not([type=hidden]):not([type=file])").first.fill(auth[0])
+            password.fill(auth[1])
+            page.get_by_role("button", name=re.compile(r"^\s*log ?in\s*$", re.I)).first.click()
+            # the page reloads as the app once the login is accepted; a refusal shows a message instead
+            page.wait_for_function(
+                "() => (window.gradio_config && !window.gradio_config.auth_required) || /incorrect|invalid/i.test(document.body.innerText)",
+                timeout=wait,
+            )
+        except PlaywrightError as exc:
+            raise TargetError(f"the browser could not log in at {self.target.url}: {_first_line(exc)}") from None
+        if page.evaluate("() => !window.gradio_config || window.gradio_config.auth_required"):
+            raise TargetError(f"{self.target.url} refused the user name and password given with --chat-auth (its login page says so)")
 
     def close(self) -> None:
         if self._api_client is not None:
@@ -463,7 +507,33 @@ class BrowserDriver(Driver):
         scope = self._chat().element_handle()
         self._settle(step.label, mark, must_start, scope)
         self._replay(record, mark)
+        # the next step of a chain can start a moment after the one before ended, and on a busy
+        # machine the page looks idle in between: wait until every step the graph runs next began
+        while waiting := self._next_in_chain(record):
+            self._await_start(waiting, mark)
+            self._settle(f"{step.label} ({waiting.name}, which runs next)", self._mark(), False, scope)
+            self._replay(record, mark)
         self._check_page(step, scope)
+
+    def _await_start(self, dep: Dependency, mark: dict[str, Any]) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        page, *_ = self._require_open()
+        before = int((mark.get("startedFn") or {}).get(str(dep.id), 0))
+        try:
+            page.wait_for_function("([fn, n]) => (window.__chatHarness.startedFn[fn] || 0) > n", arg=[dep.id, before], timeout=min(self.timeout, START_TIMEOUT) * 1000)
+        except PlaywrightError:
+            raise ActionError(f"{dep.name} should run next in the chain, but the page did not start it within {min(self.timeout, START_TIMEOUT):g}s") from None
+
+    def _next_in_chain(self, record: ActionRecord) -> Dependency | None:
+        """A chained step that should run after one this action finished, and has not started yet."""
+        _, app, _, _, _ = self._require_open()
+        seen = {event.dependency for event in record.events} | {self._events[e].id for e in self._started_at if e in self._events}
+        for event in record.events:
+            for child in app.children(event.dependency):
+                if child.backend_fn and child.id not in seen and child.runs_after(event.error is None):
+                    return child
+        return None
 
     def _settle(self, what: str, mark: dict[str, Any], must_start: bool, scope: Any) -> None:
         """Wait until the action reached the app (if it must) and the app is idle; ``scope`` is the chatbot's element."""

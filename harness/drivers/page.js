@@ -12,6 +12,7 @@
   const h = {
     log: [],          // what the app sent, in arrival order; drained by take()
     started: 0,       // calls made so far (a counter: "did my click start anything?")
+    startedFn: {},    // calls made so far per handler (fn_index): "did the next step of the chain start?"
     updates: 0,       // streamed updates received so far (process_generating messages)
     uploads: 0,       // file uploads finished so far
     streams: 0,       // queue/data event streams the page has open
@@ -82,6 +83,7 @@
     const body = init && typeof init.body === "string" ? parse(init.body) : null;
     h.started += 1;
     h.startAt = now();
+    if (body && body.fn_index !== undefined) h.startedFn[body.fn_index] = (h.startedFn[body.fn_index] || 0) + 1;
     const key = kind + "-" + h.started;
     h.pending.set(key, { what: body && body.fn_index, since: now() });
     let response;
@@ -121,7 +123,7 @@
   };
 
   h.take = () => h.log.splice(0);
-  h.mark = () => ({ started: h.started, updates: h.updates, uploads: h.uploads, t: now() });
+  h.mark = () => ({ started: h.started, startedFn: { ...h.startedFn }, updates: h.updates, uploads: h.uploads, t: now() });
 
   // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
   h.busy = (scope, box) => {
