@@ -136,6 +136,11 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-url", url, "--chat-ready-timeout", "1")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"the app under test: {url} was not ready within 1s; last: ConnectError*"])
+    # the same from the ini file, so that a CI job's command line stays short
+    project.makeini(f"[pytest]\nchat_url = {url}\nchat_ready_timeout = 0.5\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"chat-harness target: {url} -- NOT READY: {url} was not ready within 0.5s*"])
     assert "Traceback" not in result.stdout.str()
 
 
