@@ -189,20 +189,20 @@ class Targets:
             return self.remote(f"url:{Target.from_url(scenario.url).url}")
         return self._launch(scenario.app or DEFAULT_APP)
 
-    def describe(self) -> str:
-        """The header line: what the session tests."""
+    def describe(self) -> str | None:
+        """The header line: what the session tests (None: nothing to say, e.g. a project without scenarios)."""
         if self.remote_key:
             try:
                 return f"target: {self.remote(self.remote_key)}"
             except TargetError as exc:
                 return f"target: {self.space or self.url} -- NOT READY: {exc}"
         spec = self.app or DEFAULT_APP
-        import gradio as gr
-
         try:
             mode = str(getattr(load_app(spec), "mode", None) or "unknown")
         except TargetError as exc:
-            return f"target: {spec} (in-process) -- cannot load: {exc}"
+            return f"target: {spec} (in-process) -- cannot load: {exc}" if self.app else None
+        import gradio as gr
+
         return f"target: {spec} (launched in-process per worker) ({AppInfo(gr.__version__, mode)})"
 
     def _launch(self, spec: str) -> Target:
@@ -272,7 +272,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [f"chat-harness {config.stash[targets_key].describe()}"]
+    line = config.stash[targets_key].describe()
+    return [f"chat-harness {line}"] if line else []
 
 
 @pytest.hookimpl(trylast=True)
