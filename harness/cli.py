@@ -5,6 +5,9 @@
 * ``chat-harness validate PATH...``: check scenario files without running them; prints
   ``file:line: message`` per invalid file; exit code 0 when all are valid, 1 otherwise.
 * ``chat-harness schema``: print the path of the scenario JSON Schema (for editors).
+* ``chat-harness inspect TARGET [--json]``: what a scenario can use in an app (URL, Space id or
+  module:attr): its chatbots, the events wired on each, inputs, endpoints, Gradio version and
+  mode. Exit code 0 when it could be read (also with no chatbot: the report says so), 1 when not.
 """
 
 from __future__ import annotations
@@ -56,6 +59,27 @@ def _schema() -> int:
     return 0
 
 
+def _inspect(target: str, as_json: bool, ready_timeout: float) -> int:
+    import json
+    import os
+
+    from harness.errors import TargetError
+    from harness.inspection import inspect_target, render
+    from harness.remote import Credentials, token_for
+
+    login = os.environ.get("CHAT_HARNESS_AUTH")
+    auth = tuple(login.split(":", 1)) if login and ":" in login else None
+    hf_token = os.environ.get("HF_TOKEN") or None
+    token = hf_token if "/" in target and "://" not in target else token_for(target, None, hf_token)
+    try:
+        report = inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)  # type: ignore[arg-type]
+    except TargetError as exc:
+        print(f"chat-harness inspect: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report.as_dict(), indent=2) if as_json else render(report))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chat-harness", description="Regression tests for Gradio chatbots, written as YAML scenarios.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,11 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", help="files or folders of scenarios")
     sub.add_parser("schema", help="print the path of the scenario JSON Schema")
+    inspect = sub.add_parser("inspect", help="show what a scenario can use in an app: chatbots, wired events, inputs, endpoints")
+    inspect.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr; token from HF_TOKEN, login from CHAT_HARNESS_AUTH")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    inspect.add_argument("--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)")
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args.pytest_args)
     if args.command == "validate":
         return _validate(args.paths)
+    if args.command == "inspect":
+        return _inspect(args.target, args.json, args.ready_timeout)
     return _schema()
 
 

@@ -51,6 +51,9 @@ class Credentials:
         return f"Credentials(token={'***' if self.token else None}, auth={'***' if self.auth else None})"
 
 
+NO_CREDENTIALS = Credentials()
+
+
 def _excerpt(response: httpx.Response, limit: int = 160) -> str:
     text = " ".join(response.text.split())
     return text if len(text) <= limit else text[:limit] + "…"
@@ -219,7 +222,7 @@ def prepare(
     *,
     url: str | None = None,
     space: str | None = None,
-    credentials: Credentials = Credentials(),
+    credentials: Credentials = NO_CREDENTIALS,
     timeout: float = DEFAULT_READY_TIMEOUT,
     progress: Progress | None = None,
     interval: float = PROGRESS_INTERVAL,

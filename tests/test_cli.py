@@ -45,3 +45,37 @@ def test_console_script_runs_scenarios(tmp_path: Path) -> None:
     done = subprocess.run([str(exe), "run", str(scenario), "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_inspect_the_reference_apps(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "fixtures.reference_app:demo"]) == 0
+    out = capsys.readouterr().out
+    assert "chatbot label='Chat' elem_id='chatbot'" in out
+    assert "  textbox: Message (multimodaltextbox, takes files)" in out
+    assert "  wired: undo, retry, like / dislike / feedback, edit, clear, select_option, select_example" in out
+    assert "  other inputs of its reply (set them with `set`): System prompt, Temperature" in out
+    assert "  other outputs of its reply (check them with `components`): Tokens\n" in out
+    assert "/respond" in out
+
+    assert main(["inspect", "fixtures.chat_interface_app:demo", "--json"]) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == "chat_interface" and report["endpoints"] == ["/flag", "/record_feedback", "/respond"]
+    (bot,) = report["chatbots"]
+    assert all(bot["events"].values()) and bot["extra_inputs"] == ["System prompt", "Temperature"] and bot["extra_outputs"] == ["Tokens"]
+
+
+def test_inspect_an_app_without_chatbot_or_handlers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "fixtures.odd_apps:no_chatbot"]) == 0
+    assert "chatbots: none -- the app has no gr.Chatbot" in capsys.readouterr().out
+    assert main(["inspect", "fixtures.odd_apps:no_handlers"]) == 0
+    out = capsys.readouterr().out
+    assert "  wired: nothing" in out and "  not wired: undo, retry, like / dislike / feedback, edit, clear, select_option, select_example" in out
+
+
+def test_inspect_a_url_and_a_bad_target(reference_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", reference_url]) == 0
+    assert f"target: {reference_url}\nGradio " in capsys.readouterr().out
+    assert main(["inspect", "nope"]) == 1
+    assert "is not a URL (http://...), a Space id (owner/name) or an app (module:attr)" in capsys.readouterr().err

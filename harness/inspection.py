@@ -1,0 +1,131 @@
+"""``chat-harness inspect``: what a scenario can use in an app, read from its config.
+
+For each chatbot: its label and elem_id, the textbox that talks to it, which of the chatbot's
+own events are wired (undo, retry, like, edit, clear, option and example select), the other
+inputs its reply reads (a system prompt, a slider) and the outputs it writes besides the chat;
+then the app's public API endpoints, its Gradio version and mode. An in-process app
+(``module:attr``) is only imported, not launched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.appconfig import AppConfig, Component
+from harness.errors import TargetError
+from harness.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, prepare, wait_for_app
+
+__all__ = ["CHAT_EVENTS", "AppReport", "inspect_config", "inspect_target", "render"]
+
+#: the chatbot's own events a scenario step acts through, and the step
+CHAT_EVENTS = {
+    "undo": "undo",
+    "retry": "retry",
+    "like": "like / dislike / feedback",
+    "edit": "edit",
+    "clear": "clear",
+    "option_select": "select_option",
+    "example_select": "select_example",
+}
+INPUT_KINDS = {"textbox", "multimodaltextbox", "slider", "number", "checkbox", "dropdown", "radio", "checkboxgroup", "colorpicker", "datetime"}
+
+
+@dataclass
+class ChatbotReport:
+    label: str | None
+    elem_id: str | None
+    textbox: str | None
+    textbox_kind: str | None
+    events: dict[str, bool]
+    extra_inputs: list[str] = field(default_factory=list)
+    extra_outputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AppReport:
+    target: str
+    gradio_version: str
+    mode: str
+    chatbots: list[ChatbotReport]
+    endpoints: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _name(component: Component) -> str:
+    return component.label or (f"#{component.elem_id}" if component.elem_id else f"{component.type} {component.id}")
+
+
+def inspect_config(config: dict[str, Any], target: str) -> AppReport:
+    app = AppConfig(config)
+    chatbots = []
+    for bot in app.chatbots():
+        try:
+            box: Component | None = app.input_for(bot)
+        except TargetError:
+            box = None
+        events = {event: bool(app.listeners(bot.id, event)) for event in CHAT_EVENTS}
+        extra_inputs: list[str] = []
+        extra_outputs: list[str] = []
+        if box is not None:
+            chain = [d for dep in app.listeners(box.id, "submit") for d in app.chain(dep)]
+            for component_id in dict.fromkeys(i for d in chain for i in d.inputs):
+                component = app.components.get(component_id)
+                if component is not None and component.id not in (bot.id, box.id) and component.type in INPUT_KINDS:
+                    extra_inputs.append(_name(component))
+            for component_id in dict.fromkeys(o for d in chain for o in d.outputs):
+                component = app.components.get(component_id)
+                if component is not None and component.id not in (bot.id, box.id) and not app.is_server_state(component.id) and component.type not in ("state", "browserstate"):
+                    extra_outputs.append(_name(component))
+        chatbots.append(ChatbotReport(bot.label, bot.elem_id, _name(box) if box else None, box.type if box else None, events, extra_inputs, extra_outputs))
+    endpoints = sorted(
+        f"/{d.api_name}" for d in app.dependencies if d.api_name and d.backend_fn and d.raw.get("api_visibility", "public") == "public" and d.raw.get("show_api", True) is not False
+    )
+    return AppReport(target, app.version, app.mode, chatbots, endpoints)
+
+
+def inspect_target(target: str, credentials: Credentials = NO_CREDENTIALS, timeout: float = DEFAULT_READY_TIMEOUT) -> AppReport:
+    """Inspect a URL, a Space id (owner/name) or an in-process app (module:attr)."""
+    if target.startswith(("http://", "https://")):
+        prepared = prepare(url=target, credentials=credentials, timeout=timeout)
+        return inspect_config(wait_for_app(prepared.url, credentials, timeout), prepared.url)
+    if ":" in target:
+        import gradio as gr
+
+        from harness.target import load_app
+
+        demo = load_app(target)
+        config = dict(demo.get_config_file())
+        config.setdefault("version", gr.__version__)
+        config["mode"] = getattr(demo, "mode", None) or config.get("mode") or "blocks"
+        return inspect_config(config, f"{target} (in-process)")
+    if target.count("/") == 1:
+        prepared = prepare(space=target, credentials=credentials, timeout=timeout)
+        return inspect_config(wait_for_app(prepared.url, credentials, timeout), f"Space {target} at {prepared.url}")
+    raise TargetError(f"{target!r} is not a URL (http://...), a Space id (owner/name) or an app (module:attr)")
+
+
+def render(report: AppReport) -> str:
+    """The plain-text report."""
+    lines = [f"target: {report.target}", f"Gradio {report.gradio_version}, mode {report.mode}"]
+    if not report.chatbots:
+        lines.append("chatbots: none -- the app has no gr.Chatbot, so there is no chat for a scenario to test")
+    for bot in report.chatbots:
+        lines.append(f"chatbot label={bot.label!r} elem_id={bot.elem_id!r}")
+        if bot.textbox is None:
+            lines.append("  textbox: none -- no textbox submits to this chatbot, so `send` cannot be used")
+        else:
+            lines.append(f"  textbox: {bot.textbox} ({bot.textbox_kind}{', takes files' if bot.textbox_kind == 'multimodaltextbox' else ''})")
+        wired = [f"{CHAT_EVENTS[e]}" for e, on in bot.events.items() if on]
+        missing = [f"{CHAT_EVENTS[e]}" for e, on in bot.events.items() if not on]
+        lines.append(f"  wired: {', '.join(wired) or 'nothing'}")
+        if missing:
+            lines.append(f"  not wired: {', '.join(missing)}")
+        if bot.extra_inputs:
+            lines.append(f"  other inputs of its reply (set them with `set`): {', '.join(bot.extra_inputs)}")
+        if bot.extra_outputs:
+            lines.append(f"  other outputs of its reply (check them with `components`): {', '.join(bot.extra_outputs)}")
+    lines.append(f"API endpoints (for `call`): {', '.join(report.endpoints) or 'none'}")
+    return "\n".join(lines)
