@@ -5,6 +5,8 @@
 * ``chat-harness validate PATH...``: check scenario files without running them; prints
   ``file:line: message`` per invalid file; exit code 0 when all are valid, 1 otherwise.
 * ``chat-harness schema``: print the path of the scenario JSON Schema (for editors).
+* ``chat-harness new TARGET [-o FILE]``: write a starting scenario for the app (one step per
+  action it wires), valid against the schema and passing as written.
 * ``chat-harness inspect TARGET [--json]``: what a scenario can use in an app (URL, Space id or
   module:attr): its chatbots, the events wired on each, inputs, endpoints, Gradio version and
   mode. Exit code 0 when it could be read (also with no chatbot: the report says so), 1 when not.
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ScenarioError
 from harness.loader import iter_files, load_file
@@ -59,24 +62,53 @@ def _schema() -> int:
     return 0
 
 
-def _inspect(target: str, as_json: bool, ready_timeout: float) -> int:
-    import json
+def _report(command: str, target: str, ready_timeout: float) -> Any:
+    """What ``inspect`` finds in the target, or None after printing why it could not be read."""
     import os
 
     from harness.errors import TargetError
-    from harness.inspection import inspect_target, render
+    from harness.inspection import inspect_target
     from harness.remote import Credentials, token_for
 
     login = os.environ.get("CHAT_HARNESS_AUTH")
     auth = tuple(login.split(":", 1)) if login and ":" in login else None
     hf_token = os.environ.get("HF_TOKEN") or None
-    token = hf_token if "/" in target and "://" not in target else token_for(target, None, hf_token)
+    token = hf_token if "/" in target and "://" not in target and ":" not in target else token_for(target, None, hf_token)
     try:
-        report = inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)  # type: ignore[arg-type]
+        return inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)  # type: ignore[arg-type]
     except TargetError as exc:
-        print(f"chat-harness inspect: {exc}", file=sys.stderr)
+        print(f"chat-harness {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _inspect(target: str, as_json: bool, ready_timeout: float) -> int:
+    import json
+
+    from harness.inspection import render
+
+    report = _report("inspect", target, ready_timeout)
+    if report is None:
         return 1
     print(json.dumps(report.as_dict(), indent=2) if as_json else render(report))
+    return 0
+
+
+def _new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
+    from harness.scaffold import new_scenario
+
+    if output.exists() and not force:
+        print(f"chat-harness new: {output} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    report = _report("new", target, ready_timeout)
+    if report is None:
+        return 1
+    try:
+        text = new_scenario(report, str(resources.files("harness").joinpath("schema/scenario.schema.json")))
+    except ValueError as exc:
+        print(f"chat-harness new: {target}: {exc}", file=sys.stderr)
+        return 1
+    output.write_text(text)
+    print(f"wrote {output}; run it with: chat-harness run {output} --driver all" + (f" --chat-app {target}" if ":" in target and "://" not in target else f" --chat-url {target}"))
     return 0
 
 
@@ -88,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", help="files or folders of scenarios")
     sub.add_parser("schema", help="print the path of the scenario JSON Schema")
+    new = sub.add_parser("new", help="write a starting scenario for an app (one step per action it wires)")
+    new.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr")
+    new.add_argument("-o", "--output", type=Path, default=Path("new.chat.yaml"), help="file to write (default new.chat.yaml)")
+    new.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    new.add_argument("--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)")
     inspect = sub.add_parser("inspect", help="show what a scenario can use in an app: chatbots, wired events, inputs, endpoints")
     inspect.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr; token from HF_TOKEN, login from CHAT_HARNESS_AUTH")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -99,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(args.paths)
     if args.command == "inspect":
         return _inspect(args.target, args.json, args.ready_timeout)
+    if args.command == "new":
+        return _new(args.target, args.output, args.force, args.ready_timeout)
     return _schema()
 
 

@@ -79,3 +79,24 @@ def test_inspect_a_url_and_a_bad_target(reference_url: str, capsys: pytest.Captu
     assert f"target: {reference_url}\nGradio " in capsys.readouterr().out
     assert main(["inspect", "nope"]) == 1
     assert "is not a URL (http://...), a Space id (owner/name) or an app (module:attr)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("app", ["fixtures.reference_app:demo", "fixtures.chat_interface_app:demo"])
+def test_new_then_validate_then_run_passes(app: str, runner: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    written = runner.path / "mine.chat.yaml"
+    assert main(["new", app, "-o", str(written)]) == 0
+    assert f"wrote {written}" in capsys.readouterr().out
+    text = written.read_text()
+    assert text.startswith("# yaml-language-server: $schema=") and "  - undo: {}" in text and "  - edit: {index: -2" in text
+    assert main(["validate", str(written)]) == 0
+    result = runner.runpytest_subprocess("-p", "no:cacheprovider", str(written), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)
+    result.assert_outcomes(passed=3)
+
+    assert main(["new", app, "-o", str(written)]) == 1
+    assert "exists; pass --force to overwrite it" in capsys.readouterr().err
+
+
+def test_new_on_an_app_without_chatbot_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new", "fixtures.odd_apps:no_chatbot", "-o", str(tmp_path / "x.chat.yaml")]) == 1
+    assert "the app has no gr.Chatbot, so there is nothing to write a chat scenario for" in capsys.readouterr().err
+    assert not (tmp_path / "x.chat.yaml").exists()
