@@ -231,6 +231,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[targets_key] = Targets(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "chat_harness_xdist")
+        # with --driver all a scenario's driver runs and its parity item must share a worker, so
+        # xdist's default "load" becomes "loadfile" (a file's items on one worker). Not
+        # "loadgroup" with xdist_group marks: xdist 3.8 tags groups through Item._nodeid, which
+        # pytest 9 no longer reads, so the groups are silently ignored
+        if getattr(config.option, "dist", None) == "load" and not hasattr(config, "workerinput") and setting(config, "chat_driver") == "all":
+            config.option.dist = "loadfile"
     if config.pluginmanager.hasplugin("playwright") and not config.pluginmanager.has_plugin("chat_harness_browser"):
         # registered now, after every plugin, so it overrides pytest-playwright's launch_browser
         # while a project's conftest can still override it in turn
@@ -352,6 +358,7 @@ class ScenarioFile(pytest.File):
             runs = [ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver) for driver in drivers]
             items.extend(runs)
             if len(runs) > 1:
+                # it compares the runs in its own process: under xdist they share a worker (see pytest_configure)
                 items.append(ParityItem.from_parent(self, name=f"{scenario.name}[parity]", scenario=scenario, runs=runs))
         return items
 
