@@ -68,14 +68,18 @@ def _report(command: str, target: str, ready_timeout: float) -> Any:
 
     from harness.errors import TargetError
     from harness.inspection import inspect_target
-    from harness.remote import Credentials, token_for
+    from harness.remote import Credentials, parse_login, token_for
 
     login = os.environ.get("CHAT_HARNESS_AUTH")
-    auth = tuple(login.split(":", 1)) if login and ":" in login else None
-    hf_token = os.environ.get("HF_TOKEN") or None
-    token = hf_token if "/" in target and "://" not in target and ":" not in target else token_for(target, None, hf_token)
+    is_space = "/" in target and "://" not in target and ":" not in target
     try:
-        return inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)  # type: ignore[arg-type]
+        auth = parse_login(login) if login else None
+    except ValueError as exc:
+        print(f"chat-harness {command}: CHAT_HARNESS_AUTH: {exc}", file=sys.stderr)
+        return None
+    token = token_for(None if is_space else target, None, os.environ.get("HF_TOKEN") or None)
+    try:
+        return inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)
     except TargetError as exc:
         print(f"chat-harness {command}: {exc}", file=sys.stderr)
         return None

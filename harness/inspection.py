@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.appconfig import AppConfig, Component
 from harness.errors import TargetError
-from harness.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, prepare, wait_for_app
+from harness.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, reach
 
 __all__ = ["CHAT_EVENTS", "AppReport", "inspect_config", "inspect_target", "render"]
 
@@ -89,8 +89,8 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
 def inspect_target(target: str, credentials: Credentials = NO_CREDENTIALS, timeout: float = DEFAULT_READY_TIMEOUT) -> AppReport:
     """Inspect a URL, a Space id (owner/name) or an in-process app (module:attr)."""
     if target.startswith(("http://", "https://")):
-        prepared = prepare(url=target, credentials=credentials, timeout=timeout)
-        return inspect_config(wait_for_app(prepared.url, credentials, timeout), prepared.url)
+        reached, config = reach(url=target, credentials=credentials, timeout=timeout)
+        return inspect_config(config, reached.url)
     if ":" in target:
         import gradio as gr
 
@@ -102,8 +102,8 @@ def inspect_target(target: str, credentials: Credentials = NO_CREDENTIALS, timeo
         config["mode"] = getattr(demo, "mode", None) or config.get("mode") or "blocks"
         return inspect_config(config, f"{target} (in-process)")
     if target.count("/") == 1:
-        prepared = prepare(space=target, credentials=credentials, timeout=timeout)
-        return inspect_config(wait_for_app(prepared.url, credentials, timeout), f"Space {target} at {prepared.url}")
+        reached, config = reach(space=target, credentials=credentials, timeout=timeout)
+        return inspect_config(config, reached.description)
     raise TargetError(f"{target!r} is not a URL (http://...), a Space id (owner/name) or an app (module:attr)")
 
 

@@ -47,7 +47,7 @@ from harness.drivers import Driver, available_drivers
 from harness.errors import HarnessError, RequirementsMissing, ScenarioError, StepError, TargetError
 from harness.loader import load_file
 from harness.parity import compare_runs
-from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, prepare, token_for
+from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, prepare, token_for
 from harness.report import format_history
 from harness.runner import RunResult, run_scenario
 from harness.scenario import Scenario
@@ -97,12 +97,10 @@ def _credentials(config: pytest.Config) -> Credentials:
 
     token = config.getoption("chat_token") or None
     login = config.getoption("chat_auth") or os.environ.get("CHAT_HARNESS_AUTH") or None
-    auth = None
-    if login:
-        user, sep, password = login.partition(":")
-        if not sep or not user:
-            raise pytest.UsageError("--chat-auth takes user:password (a colon between them)")
-        auth = (user, password)
+    try:
+        auth = parse_login(login) if login else None
+    except ValueError:
+        raise pytest.UsageError("--chat-auth takes user:password (a colon between them)") from None
     return Credentials(token=token, auth=auth)
 
 
@@ -122,9 +120,8 @@ class Targets:
             raise pytest.UsageError("--chat-url and --chat-space name two different targets; give one")
         self.app: str | None = setting(config, "chat_app")
         self.ready_timeout = float(setting(config, "chat_ready_timeout") or DEFAULT_READY_TIMEOUT)
-        given = _credentials(config)
+        self.credentials = _credentials(config)
         self.hf_token = os.environ.get("HF_TOKEN") or None
-        self.credentials = given
         self.handed: dict[str, Any] = dict(getattr(config, "workerinput", {}).get("chat_targets", {}))
         self._remote: dict[str, Target | TargetError] = {}
         self._launched: dict[str, InProcessApp] = {}
@@ -139,9 +136,8 @@ class Targets:
         return [s for s in (self.credentials.token, self.hf_token, self.credentials.auth[1] if self.credentials.auth else None) if s]
 
     def _credentials_for(self, key: str) -> Credentials:
-        if key.startswith("space:"):
-            return Credentials(self.credentials.token or self.hf_token, self.credentials.auth)
-        return Credentials(token_for(key[4:], self.credentials.token, self.hf_token), self.credentials.auth)
+        url = None if key.startswith("space:") else key[4:]
+        return Credentials(token_for(url, self.credentials.token, self.hf_token), self.credentials.auth)
 
     def remote(self, key: str, progress: Any = None) -> Target:
         """The ready target ``key`` names (``url:...`` or ``space:...``), waited for once."""

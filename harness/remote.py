@@ -27,7 +27,7 @@ import httpx
 from harness.errors import TargetError
 from harness.target import AppInfo, Target
 
-__all__ = ["DEFAULT_READY_TIMEOUT", "Credentials", "prepare", "resolve_space", "wait_for_app"]
+__all__ = ["DEFAULT_READY_TIMEOUT", "Credentials", "parse_login", "prepare", "reach", "resolve_space", "token_for"]
 
 DEFAULT_READY_TIMEOUT = 300.0  # a Space that wakes up or rebuilds takes minutes
 PROGRESS_INTERVAL = 5.0
@@ -159,11 +159,6 @@ class _Retry(Exception):
         super().__init__(_answer(response))
 
 
-def wait_for_app(url: str, credentials: Credentials, timeout: float, progress: Progress | None = None, interval: float = PROGRESS_INTERVAL) -> dict[str, Any]:
-    """Poll ``{url}config`` until the app answers with its config; returns it."""
-    return _wait(url, credentials, _Clock(timeout, progress, interval))
-
-
 def _wait(url: str, credentials: Credentials, clock: _Clock) -> dict[str, Any]:
     headers = _space_headers(credentials.token)
     last = "no answer yet"
@@ -210,12 +205,45 @@ def _config(url: str, response: httpx.Response) -> dict[str, Any]:
     return config
 
 
-def token_for(url: str, explicit: str | None, environment: str | None) -> str | None:
-    """The token a URL target gets: one given explicitly always; ``HF_TOKEN`` only for a Space host."""
+def token_for(url: str | None, explicit: str | None, environment: str | None) -> str | None:
+    """The token a target gets: one given explicitly always; ``HF_TOKEN`` only for a Space
+    (``url`` None: a Space id) or a URL on a Space host."""
     if explicit:
         return explicit
-    host = urlsplit(url).hostname or ""
+    host = (urlsplit(url).hostname or "") if url is not None else ".hf.space"
     return environment if environment and host.endswith(".hf.space") else None
+
+
+def parse_login(text: str) -> tuple[str, str]:
+    """``user:password`` as a pair; a ValueError (which does not repeat the text) when it is not one."""
+    user, sep, password = text.partition(":")
+    if not sep or not user:
+        raise ValueError("a login is user:password (a colon between them)")
+    return user, password
+
+
+def reach(
+    *,
+    url: str | None = None,
+    space: str | None = None,
+    credentials: Credentials = NO_CREDENTIALS,
+    timeout: float = DEFAULT_READY_TIMEOUT,
+    progress: Progress | None = None,
+    interval: float = PROGRESS_INTERVAL,
+) -> tuple[Target, dict[str, Any]]:
+    """The target a URL or a Space id names, once it answers (with its Gradio version and mode), and its config."""
+    clock = _Clock(timeout, progress, interval)
+    if space is not None:
+        root = resolve_space(space, credentials.token, clock)
+        described = f"Space {space} at {root}"
+    elif url is not None:
+        root = Target.from_url(url).url
+        described = root
+    else:  # pragma: no cover - callers pass one
+        raise ValueError("reach needs a url or a space")
+    config = _wait(root, credentials, clock)
+    info = AppInfo.from_config(config)
+    return Target(root, described, token=credentials.token, auth=credentials.auth, info=info), config
 
 
 def prepare(
@@ -228,15 +256,5 @@ def prepare(
     interval: float = PROGRESS_INTERVAL,
 ) -> Target:
     """The target a URL or a Space id names, once it answers; with its Gradio version and mode."""
-    clock = _Clock(timeout, progress, interval)
-    if space is not None:
-        root = resolve_space(space, credentials.token, clock)
-        described = f"Space {space} at {root}"
-    elif url is not None:
-        root = Target.from_url(url).url
-        described = root
-    else:  # pragma: no cover - callers pass one
-        raise ValueError("prepare needs a url or a space")
-    config = _wait(root, credentials, clock)
-    info = AppInfo.from_config(config)
-    return Target(root, described, token=credentials.token, auth=credentials.auth, info=info)
+    target, _ = reach(url=url, space=space, credentials=credentials, timeout=timeout, progress=progress, interval=interval)
+    return target

@@ -19,6 +19,15 @@ def _q(text: str) -> str:
     return json.dumps(text)
 
 
+def _step(action: str, expectation: list[str]) -> list[str]:
+    """An action step and the ``expect`` after it (``expectation``: its lines, unindented)."""
+    return [f"  - {action}", "  - expect:", *(f"      {line}" for line in expectation)]
+
+
+def _last_exchange(user_text: str) -> list[str]:
+    return ["history:", "  last:", f"    - {{role: user, content: {user_text}}}", "    - {role: assistant}"]
+
+
 def new_scenario(report: AppReport, schema: str, chatbot: ChatbotReport | None = None) -> str:
     """The YAML text of a scenario for ``chatbot`` (default: the app's only, or first, chatbot)."""
     if not report.chatbots:
@@ -36,29 +45,16 @@ def new_scenario(report: AppReport, schema: str, chatbot: ChatbotReport | None =
     ]
     if len(report.chatbots) > 1:
         lines.append(f"chatbot: {_q(bot.elem_id or bot.label or '')}")
-    steps = [
-        "  - send: hello",
-        "  - expect:",
-        "      history:",
-        "        - {role: user, content: hello}",
-        "        - {role: assistant}",
-    ]
+    steps = _step("send: hello", ["history:", "  - {role: user, content: hello}", "  - {role: assistant}"])
     if events.get("retry"):
-        steps += ["  - retry: {}  # the Retry icon: the reply is generated again", "  - expect:", "      history: {length: 2}"]
+        steps += _step("retry: {}  # the Retry icon: the reply is generated again", ["history: {length: 2}"])
     if events.get("like"):
-        steps += ["  - like: {index: -1}  # the thumbs-up under the last reply", "  - expect:", "      history: {length: 2}"]
+        steps += _step("like: {index: -1}  # the thumbs-up under the last reply", ["history: {length: 2}"])
     if events.get("undo"):
-        steps += ["  - undo: {}  # the Undo icon: the last exchange goes", "  - expect:", "      history: []"]
-    steps += ["  - send: how are you?", "  - expect:", "      history:", "        last:", "          - {role: user, content: how are you?}", "          - {role: assistant}"]
+        steps += _step("undo: {}  # the Undo icon: the last exchange goes", ["history: []"])
+    steps += _step("send: how are you?", _last_exchange("how are you?"))
     if events.get("edit"):
-        steps += [
-            "  - edit: {index: -2, text: how old are you?}  # Edit on the last user message",
-            "  - expect:",
-            "      history:",
-            "        last:",
-            "          - {role: user, content: how old are you?}",
-            "          - {role: assistant}",
-        ]
+        steps += _step("edit: {index: -2, text: how old are you?}  # Edit on the last user message", _last_exchange("how old are you?"))
     if events.get("clear"):
-        steps += ["  - clear: {}  # the trash icon", "  - expect:", "      history: []"]
+        steps += _step("clear: {}  # the trash icon", ["history: []"])
     return "\n".join([*lines, "steps:", *steps]) + "\n"

@@ -103,7 +103,6 @@ class FakeHub:
         self.stages = list(stages)
         self.private_token = private_token
         self.seen_authorization: list[str | None] = []
-        self.server: ThreadingHTTPServer | None = None
 
     def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, Any]]:
         self.seen_authorization.append(authorization)
@@ -143,16 +142,8 @@ def fake_hub(hub: FakeHub) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    hub.server = server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with _serving(Handler) as url:
+        yield url.rstrip("/")
 
 
 @contextmanager
@@ -171,11 +162,18 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    with _serving(Handler) as url:
+        yield url, seen
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server with ``handler`` on a free loopback port, in a thread; yields its root URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
