@@ -74,6 +74,7 @@ BAD = [
     ("name: x\nsteps:\n  - expect: {}\n", 3, "must not be empty"),
     ("name: x\napp: not a spec\nsteps: [{send: a}]\n", 2, "does not match"),
     ("name: x\nsteps:\n  - like: {idx: 1}\n", 3, "unknown key 'idx' (did you mean 'index'?)"),
+    ("name: x\nrequires:\n  gradio: six or later\nsteps: [{send: a}]\n", 3, "requires.gradio must be a version specifier such as '>=6' or '<6'"),
 ]
 
 
@@ -102,3 +103,21 @@ def test_call_takes_positional_or_named_arguments() -> None:
     assert positional["args"] == ["hi", 2]
     assert named["args"] == {"message": "hi"} and named["result"].matches(3) and not named["result"].matches(4)
     assert bare["args"] == []
+
+
+def test_requires_gradio_compares_versions() -> None:
+    (scenario,) = load_text("name: s\nrequires: {gradio: '>=6'}\nsteps: [{send: hi}]\n", "f.yaml")
+
+    class App:
+        def __init__(self, version: str) -> None:
+            self.gradio_version = version
+
+        def has_component(self, selector: str) -> bool:
+            return True
+
+        def has_endpoint(self, api_name: str) -> bool:
+            return True
+
+    assert scenario.missing_requirements(App("6.31.0")) is None
+    assert scenario.missing_requirements(App("5.50.0")) == "it runs Gradio 5.50.0, not >=6"
+    assert scenario.missing_requirements(App("unknown")) == "it runs Gradio unknown, not >=6"
