@@ -45,6 +45,9 @@ def _validate(paths: Sequence[str]) -> int:
     if not files:
         print("no scenario files found in " + ", ".join(paths), file=sys.stderr)
         return 1
+    from harness.sandbox import discover
+
+    sandbox = discover(Path.cwd())
     failed = 0
     count = 0
     for path in files:
@@ -53,9 +56,12 @@ def _validate(paths: Sequence[str]) -> int:
             failed += 1
             continue
         try:
-            count += len(load_file(path))
+            count += len(load_file(path, sandbox))
         except ScenarioError as exc:
             print(str(exc))
+            failed += 1
+        except Exception as exc:  # load_file turns every problem into a ScenarioError; this is the last net
+            print(f"{path}:1: cannot load the file ({type(exc).__name__}: {exc})")
             failed += 1
     print(f"{len(files) - failed} valid, {failed} invalid file(s); {count} scenario(s)")
     return 1 if failed else 0

@@ -8,11 +8,14 @@ not a page of ``oneOf`` alternatives.
 from __future__ import annotations
 
 import json
+import logging
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -20,13 +23,18 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from harness.errors import Location, ScenarioError
+from harness.errors import Location, ScenarioError, first_line
 from harness.matchers import Matcher, MatcherSpecError, compile_matcher, did_you_mean, plain
+from harness.sandbox import Sandbox
 from harness.scenario import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
 
-__all__ = ["load_expectation", "load_file", "load_text", "schema"]
+__all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema"]
+
+log = logging.getLogger(__name__)
 
 STEP_KINDS = (*ACTIONS, "expect")
+#: deepest nesting of mappings and lists a scenario file may have (a scenario needs a handful)
+MAX_DEPTH = 50
 
 
 @cache
@@ -73,8 +81,9 @@ def _line_of(node: Any, path: Sequence[Any], fallback: int) -> int:
 
 
 class _FileLoader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, sandbox: Sandbox | None = None) -> None:
         self.path = path
+        self.sandbox = sandbox
 
     def at(self, line: int) -> Location:
         return Location(self.path, line)
@@ -100,6 +109,8 @@ class _FileLoader:
         yaml = YAML(typ="rt")
         try:
             documents = list(yaml.load_all(text))
+        except RecursionError:
+            raise ScenarioError(f"the file nests mappings and lists more than {MAX_DEPTH} levels deep", self.at(_too_deep_line(text))) from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
@@ -112,6 +123,7 @@ class _FileLoader:
         for document in documents:
             if document is None:
                 continue
+            self.check_data(document)
             scenario = self.scenario(document)
             if scenario.name in seen:
                 raise ScenarioError(
@@ -124,6 +136,38 @@ class _FileLoader:
             raise ScenarioError("the file holds no scenario (expected a mapping with name and steps)", self.at(1))
         return result
 
+    def check_data(self, doc: Any) -> None:
+        """Limits on the data itself, before anything walks it recursively: nesting depth, and text
+        that can be sent (UTF-8 has no lone surrogates, which YAML's ``\\ud800`` escape makes)."""
+        pending: list[tuple[Any, list[Any]]] = [(doc, [])]
+        line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
+        seen: set[int] = set()  # a YAML alias shares one node between places (or makes a cycle)
+        while pending:
+            node, path = pending.pop()
+            if isinstance(node, Mapping | list):
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+            if len(path) > MAX_DEPTH:
+                raise self.fail(f"the file nests mappings and lists more than {MAX_DEPTH} levels deep", doc, path, line)
+            texts = [node] if isinstance(node, str) else []
+            if isinstance(node, Mapping):
+                texts.extend(k for k in node if isinstance(k, str))
+                pending.extend((v, [*path, k]) for k, v in node.items())
+            elif isinstance(node, list):
+                pending.extend((v, [*path, i]) for i, v in enumerate(node))
+            for text in texts:
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    bad = text[exc.start : exc.end]
+                    raise self.fail(
+                        f"the text {_clip(text)!r} holds {bad.encode('unicode_escape').decode()}, a lone surrogate that is not a character and cannot be sent",
+                        doc,
+                        path,
+                        line,
+                    ) from None
+
     def scenario(self, doc: Any) -> Scenario:
         line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
         if not isinstance(doc, Mapping):
@@ -134,6 +178,17 @@ class _FileLoader:
                 raise self.fail(f"unknown key {key!r}{did_you_mean(str(key), known)}; a scenario has {', '.join(known)}", doc, [key], line)
         self.validate("", doc, line, "scenario")
         steps = tuple(self.step(node, number, doc["steps"]) for number, node in enumerate(doc["steps"], start=1))
+        if doc.get("url") is not None and _has_password(str(doc["url"])):
+            raise self.fail(
+                "url holds a password; a scenario file is shared, so give the login with --chat-auth or CHAT_HARNESS_AUTH instead",
+                doc,
+                ["url"],
+                line,
+            )
+        if doc.get("app") is not None and self.sandbox is not None:
+            problem = self.sandbox.app_problem(str(doc["app"]))
+            if problem:
+                raise self.fail(f"app {str(doc['app'])!r} {problem}", doc, ["app"], line)
         requires = doc.get("requires") or {}
         gradio = requires.get("gradio")
         if gradio is not None:
@@ -152,9 +207,21 @@ class _FileLoader:
             requires_components=tuple(str(c) for c in requires.get("components", ())),
             requires_endpoints=tuple(str(e) for e in requires.get("endpoints", ())),
             requires_gradio=str(gradio) if gradio is not None else None,
-            step_timeout=seconds(doc["timeout"]["step"]) if "step" in (doc.get("timeout") or {}) else None,
-            scenario_timeout=seconds(doc["timeout"]["scenario"]) if "scenario" in (doc.get("timeout") or {}) else None,
+            step_timeout=self.seconds(doc, ["timeout", "step"], line),
+            scenario_timeout=self.seconds(doc, ["timeout", "scenario"], line),
         )
+
+    def seconds(self, node: Any, path: Sequence[str], base_line: int) -> float | None:
+        """The duration at ``path`` under ``node`` in seconds (None when absent); finite, more than 0."""
+        value: Any = node
+        for key in path:
+            if not isinstance(value, Mapping) or key not in value:
+                return None
+            value = value[key]
+        try:
+            return seconds(value)
+        except ValueError as exc:
+            raise self.fail(f"{'.'.join(path)}: {exc}", node, path, base_line) from None
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -208,12 +275,16 @@ class _FileLoader:
         return dict(value or {})
 
     def file(self, name: str, parent: Any, index: int, base_line: int, where: str) -> str:
-        """A file a step attaches, relative to the scenario file; it must exist."""
+        """A file a step attaches, relative to the scenario file; it must exist, inside the sandbox."""
         path = Path(name)
         if not path.is_absolute():
             path = Path(self.path).parent / path
         if not path.is_file():
             raise self.fail(f"{where}: no file {name!r} (looked for {path})", parent, [index], base_line)
+        sandbox = self.sandbox or Sandbox.for_project(Path.cwd())
+        problem = sandbox.file_problem(path, Path(self.path).parent)
+        if problem:
+            raise self.fail(f"{where}: the file {name!r} {problem}", parent, [index], base_line)
         return str(path.resolve())
 
     def matcher(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Matcher:
@@ -270,22 +341,59 @@ class _FileLoader:
             stream_min_updates=stream.get("min_updates"),
             stream_growing=bool(stream.get("growing", False)),
             stream_final=self.matcher(stream["final"], stream, ["final"], line, f"{where} stream.final") if "final" in stream else None,
-            stream_first_update_within=seconds(stream["first_update_within"]) if "first_update_within" in stream else None,
-            stream_within=seconds(stream["within"]) if "within" in stream else None,
+            stream_first_update_within=self.seconds(value, ["stream", "first_update_within"], line),
+            stream_within=self.seconds(value, ["stream", "within"], line),
             error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
         )
 
 
 def seconds(value: Any) -> float:
-    """A schema-checked duration (a number of seconds, or text like 5s / 500ms) in seconds."""
+    """A schema-checked duration (a number of seconds, or text like 5s / 500ms) in seconds.
+
+    Raises ``ValueError`` for a duration that is not a finite number more than 0 (YAML's ``.inf``
+    and ``.nan`` are numbers to the schema)."""
     if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    if text.endswith("ms"):
-        return float(text[:-2]) / 1000
-    if text.endswith("m"):
-        return float(text[:-1]) * 60
-    return float(text.rstrip("s").strip())
+        result = float(value)
+    else:
+        text = str(value).strip()
+        if text.endswith("ms"):
+            result = float(text[:-2]) / 1000
+        elif text.endswith("m"):
+            result = float(text[:-1]) * 60
+        else:
+            result = float(text.rstrip("s").strip())
+    if not math.isfinite(result) or result <= 0:
+        raise ValueError(f"a duration is a finite number of seconds more than 0, got {value!r}")
+    return result
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return False
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _too_deep_line(text: str) -> int:
+    """The line where ``text`` first nests deeper than ``MAX_DEPTH`` (1 if it cannot tell): the YAML
+    events are read one by one, which needs no recursion, and only up to that point."""
+    depth = 0
+    try:
+        for event in YAML(typ="rt").parse(text):
+            name = type(event).__name__
+            if name in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line) + 1
+            elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+    except (YAMLError, RecursionError):
+        pass
+    return 1
 
 
 def _kind(value: Any) -> str:
@@ -359,19 +467,29 @@ def load_expectation(value: Any, location: Location, where: str) -> Expectation:
     return loader.expectation(value, location.line, where)
 
 
-def load_text(text: str, path: str = "<string>") -> list[Scenario]:
-    """Load the scenarios of a YAML text; ``path`` is used in error messages."""
-    return _FileLoader(path).scenarios(text)
+def load_text(text: str, path: str = "<string>", sandbox: Sandbox | None = None) -> list[Scenario]:
+    """Load the scenarios of a YAML text; ``path`` is used in error messages and to find the files
+    steps attach; ``sandbox`` says what the file may reach (default: files under the working
+    directory or the file's folder; any ``app:``).
+
+    Whatever goes wrong, the only exception is one ``ScenarioError`` naming file:line."""
+    try:
+        return _FileLoader(path, sandbox).scenarios(text)
+    except ScenarioError:
+        raise
+    except Exception as exc:  # a bug of the loader or a library it uses: still one line, no traceback
+        log.debug("loading %s failed", path, exc_info=True)
+        raise ScenarioError(f"cannot load the file ({type(exc).__name__}: {first_line(exc)})", Location(path, 1)) from None
 
 
-def load_file(path: str | Path) -> list[Scenario]:
+def load_file(path: str | Path, sandbox: Sandbox | None = None) -> list[Scenario]:
     """Load every scenario in a YAML file, or raise one ``ScenarioError`` naming file:line."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read the file: {exc}", Location(name, 1)) from None
-    return load_text(text, name)
+    return load_text(text, name, sandbox)
 
 
 def iter_files(paths: Sequence[str | Path]) -> Iterator[Path]:

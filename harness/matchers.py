@@ -62,8 +62,9 @@ def _regex(pattern: Any) -> Matcher:
         raise MatcherSpecError(f"regex must be a string, not {type(pattern).__name__}")
     try:
         compiled = re.compile(pattern)
-    except re.error as exc:
-        raise MatcherSpecError(f"invalid regular expression {pattern!r}: {exc}") from None
+    except (re.error, OverflowError, RecursionError, ValueError) as exc:  # OverflowError: a{99999999999}
+        shown = pattern if len(pattern) <= 80 else pattern[:80] + "..."
+        raise MatcherSpecError(f"invalid regular expression {shown!r}: {exc}") from None
     return _text_matcher("regex", pattern, lambda s: compiled.search(s) is not None, "matches")
 
 

@@ -57,6 +57,16 @@ STATIC = {
     "35-duplicate-key": (2, 'YAML does not parse: found duplicate key "name" with value "again"'),
     "36-stop-after-zero": (3, "step 1 (send).send.stop_after: must be at least 1, got the number 0"),
     "37-not-utf8": (1, "cannot read the file: 'utf-8' codec can't decode byte 0xe9"),
+    "38-app-not-found": (2, "app 'no_such_module:demo' names the module 'no_such_module', which cannot be found under the project"),
+    "39-regex-overflow": (6, "step 2 (expect) history message 0: invalid regular expression 'a{99999999999}': the repetition number is too large"),
+    "40-deep-nesting": (6, "the file nests mappings and lists more than 50 levels deep"),
+    "41-lone-surrogate": (3, "the text 'half a character: \\ud800' holds \\ud800, a lone surrogate that is not a character and cannot be sent"),
+    "42-timeout-infinite": (2, "timeout.step: a duration is a finite number of seconds more than 0, got inf"),
+    "43-duration-nan": (5, "stream.within: a duration is a finite number of seconds more than 0, got nan"),
+    "44-file-outside": (3, "step 1 (send): the file '../../../../../../../../etc/passwd' is outside the folders a scenario may read"),
+    "45-file-special": (3, "step 1 (send): the file '/proc/self/environ' is outside the folders a scenario may read"),
+    "46-app-outside": (2, "app 'os:system' names 'os', a module of Python's standard library, not an app of the project"),
+    "47-url-with-password": (2, "url holds a password; a scenario file is shared, so give the login with --chat-auth or CHAT_HARNESS_AUTH instead"),
 }
 
 #: valid files that fail when run: file -> (line, what the failure says)
@@ -65,7 +75,6 @@ RUNTIME = {
     "r2-undo-on-empty-chat": (3, "step 1 (undo) at {path}:3: cannot perform step"),
     "r3-unknown-chatbot": (1, "the app under test: no chatbot with label or elem_id 'Nope'; the app has: Chat, chatbot"),
     "r4-unknown-component": (4, "during step 2 (expect) at {path}:4: no component with label or elem_id 'Nope'; the app has: "),
-    "r5-app-not-importable": (1, "the app under test: cannot import 'no_such_module' for the app 'no_such_module:demo': No module named 'no_such_module'"),
     "r6-option-not-offered": (4, "step 2 (select_option) at {path}:4: cannot perform step"),
     "r7-like-index-out-of-range": (4, "index -9 is outside the history (2 messages)"),
 }
@@ -87,6 +96,17 @@ def test_validate_names_file_and_line(name: str, capsys: pytest.CaptureFixture[s
     first, summary = out.out.splitlines()
     assert first.startswith(f"{path}:{line}: ") and message in first, first
     assert summary == "0 valid, 1 invalid file(s); 0 scenario(s)"
+    assert "Traceback" not in out.out + out.err
+
+
+def test_validate_goes_on_past_every_bad_file_and_sums_up(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(HERE.parent)
+    assert main(["validate", "tests/data/bad", "scenarios"]) == 1
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert len(lines) == len(STATIC) + 1 and all(line.startswith("tests/data/bad/") for line in lines[:-1])
+    valid = len(list((HERE.parent / "scenarios").glob("*.chat.yaml")))
+    assert lines[-1].startswith(f"{valid} valid, {len(STATIC)} invalid file(s); ")
     assert "Traceback" not in out.out + out.err
 
 
@@ -139,7 +159,10 @@ def test_a_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
     (project.path / "ok.chat.yaml").write_text("name: ok\nsteps:\n  - send: hi\n")
     for args, message in [
         (["--driver", "robot"], "argument --driver: invalid choice: 'robot'"),
-        (["--chat-timeout", "-1"], "chat_timeout must be more than 0 seconds, got -1"),
+        (["--chat-timeout", "-1"], "chat_timeout must be a finite number of seconds more than 0, got -1"),
+        (["--chat-timeout", "inf"], "chat_timeout must be a finite number of seconds more than 0, got inf"),
+        (["-o", "chat_scenario_timeout=nan"], "chat_scenario_timeout must be a finite number of seconds more than 0, got nan"),
+        (["--chat-report", "ok.chat.yaml"], "ok.chat.yaml: that is a file, not a folder; give a folder for the report"),
         (["--chat-url", "http://x/", "--chat-space", "a/b"], "--chat-url and --chat-space name two different targets; give one"),
         (["--chat-auth", "nocolon"], "--chat-auth takes user:password (a colon between them)"),
         (["-o", "chat_driver=robot"], "unknown driver 'robot'; choose one of api, browser, all"),

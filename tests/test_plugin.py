@@ -146,6 +146,7 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
 
 def test_scenario_default_app_and_command_line_override(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", pinned="app: fixtures.odd_apps:no_chatbot\n" + GOOD.lstrip())
+    project.makeini("[pytest]\nchat_trusted_apps = fixtures.*\n")  # the fixture apps lie outside this project folder
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)  # the scenario's own app has no chatbot
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")

@@ -17,9 +17,9 @@ import copy
 import json
 import logging
 import mimetypes
-import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -238,13 +238,15 @@ class ApiDriver(Driver):
         if http is None:
             raise RuntimeError("the driver is not open")
         name = path.rsplit("/", 1)[-1]
-        with open(path, "rb") as handle:
-            response = http.post(client.src_prefixed + "upload", files=[("files", (name, handle))])
+        try:
+            data = Path(path).read_bytes()  # read whole: a file that changes while it is sent cannot break the request
+        except OSError as exc:
+            raise ActionError(f"cannot read {path} to attach it: {exc.strerror or exc}") from None
+        response = http.post(client.src_prefixed + "upload", files=[("files", (name, data))])
         if response.status_code != 200:
             raise TargetError(f"the app refused the upload of {name} (HTTP {response.status_code}: {response.text[:200]})")
         (server_path,) = response.json()
-        size = os.path.getsize(path)
-        return {"path": server_path, "orig_name": name, "size": size, "mime_type": mimetypes.guess_type(name)[0], "meta": {"_type": "gradio.FileData"}}
+        return {"path": server_path, "orig_name": name, "size": len(data), "mime_type": mimetypes.guess_type(name)[0], "meta": {"_type": "gradio.FileData"}}
 
     def _require_listener(self, chatbot: Component, event: str) -> None:
         _, app, _, _ = self._require_open()
