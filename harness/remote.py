@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
 from harness.errors import TargetError
 from harness.target import AppInfo, Target
 
-__all__ = ["DEFAULT_READY_TIMEOUT", "Credentials", "parse_login", "prepare", "reach", "resolve_space", "token_for"]
+__all__ = ["DEFAULT_READY_TIMEOUT", "Credentials", "parse_login", "prepare", "reach", "resolve_space", "split_login", "token_for"]
 
 DEFAULT_READY_TIMEOUT = 300.0  # a Space that wakes up or rebuilds takes minutes
 PROGRESS_INTERVAL = 5.0
@@ -224,6 +224,21 @@ def token_for(url: str | None, explicit: str | None, environment: str | None) ->
     return environment if environment and host.endswith(".hf.space") else None
 
 
+def split_login(url: str) -> tuple[str, tuple[str, str] | None, str | None]:
+    """A URL without the ``user:password@`` it may carry; that login (percent-decoding undone), and
+    the password as written in the URL (a secret to mask too). A URL without a password is
+    returned as it is."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url, None, None
+    if password is None:
+        return url, None, None
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host)), (unquote(parts.username or ""), unquote(password)), password
+
+
 def parse_login(text: str) -> tuple[str, str]:
     """``user:password`` as a pair; a ValueError (which does not repeat the text) when it is not one."""
     user, sep, password = text.partition(":")
@@ -243,6 +258,10 @@ def reach(
 ) -> tuple[Target, dict[str, Any]]:
     """The target a URL or a Space id names, once it answers (with its Gradio version and mode), and its config."""
     clock = _Clock(timeout, progress, interval)
+    if url is not None:
+        url, login, _ = split_login(url)
+        if login is not None and credentials.auth is None:
+            credentials = Credentials(credentials.token, login)
     if space is not None:
         root = resolve_space(space, credentials.token, clock)
         described = f"Space {space} at {root}"
