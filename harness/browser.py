@@ -27,7 +27,17 @@ from typing import Any
 
 from harness.errors import HarnessError, first_line
 
-__all__ = ["ENDPOINT_ENV_VAR", "ENV_VAR", "QUIET_CHROMIUM_ARGS", "BrowserNotFound", "BrowserServerUnreachable", "connect_remote", "find_system_chromium", "launch_with_fallback"]
+__all__ = [
+    "ENDPOINT_ENV_VAR",
+    "ENV_VAR",
+    "QUIET_CHROMIUM_ARGS",
+    "BrowserNotFound",
+    "BrowserServerUnreachable",
+    "connect_remote",
+    "find_system_chromium",
+    "launch_with_fallback",
+    "video_problem",
+]
 
 ENV_VAR = "CHAT_HARNESS_CHROMIUM"
 ENDPOINT_ENV_VAR = "CHAT_HARNESS_BROWSER_ENDPOINT"
@@ -151,3 +161,21 @@ def connect_remote(browser_type: Any, endpoint: str, base_args: dict[str, Any], 
             f"no browser from the Playwright browser server at {endpoint} (--chat-browser-endpoint / ${ENDPOINT_ENV_VAR}): {first_line(exc)}; "
             f"start one with `playwright run-server --port PORT` on a Playwright {version('playwright')} installation (client and server versions must match)"
         ) from None
+
+
+def video_problem(browser: Any, folder: str) -> str | None:
+    """Why ``browser`` cannot record a video into ``folder`` (None: it can), found by trying once:
+    a page in a recording context needs Playwright's own ffmpeg, which its installer downloads."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    context = browser.new_context(record_video_dir=folder)
+    try:
+        page = context.new_page()
+        page.close()
+    except PlaywrightError as exc:
+        if "ffmpeg" not in str(exc):
+            raise
+        return "Playwright's ffmpeg is not installed where the browser runs; install it with `python -m playwright install ffmpeg` (it downloads it), or leave --video off"
+    finally:
+        context.close()
+    return None

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import pytest
 
-from harness.browser import ENDPOINT_ENV_VAR, ENV_VAR, connect_remote, launch_with_fallback
+from harness.browser import ENDPOINT_ENV_VAR, ENV_VAR, connect_remote, launch_with_fallback, video_problem
 
-__all__ = ["launch_browser"]
+__all__ = ["ChatHarnessWarning", "browser_context_args", "launch_browser"]
+
+
+class ChatHarnessWarning(pytest.PytestWarning):
+    """Something the harness had to leave out of the run (it goes on without it)."""
 
 
 def _setting_or_env(config: pytest.Config, name: str, env_var: str) -> str | None:
@@ -35,3 +40,18 @@ def launch_browser(launch_browser: Any, browser_name: str, browser_type: Any, br
         return launch_with_fallback(launch_browser, browser_name, browser_type_launch_args, explicit, **kwargs)
 
     return launch
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any], browser: Any) -> dict[str, Any]:
+    """pytest-playwright's context arguments, without video recording when the browser cannot
+    record one (``--video on`` needs Playwright's own ffmpeg, which a system Chromium lacks): one
+    warning for the run instead of a failure of every browser item."""
+    args = dict(browser_context_args)
+    folder = args.get("record_video_dir")
+    if folder:
+        problem = video_problem(browser, folder)
+        if problem is not None:
+            del args["record_video_dir"]
+            warnings.warn(ChatHarnessWarning(f"--video: no video is recorded: {problem}"), stacklevel=1)
+    return args

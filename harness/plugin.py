@@ -53,6 +53,9 @@ browser scenario fails, a screenshot, a trace and the chat's visible text are sa
   deployment.
 * ini ``chat_scenario_patterns``: file name patterns collected when pytest walks a directory
   (default ``*.chat.yaml *.chat.yml``); files named on the command line are always collected.
+* ini ``chat_file_roots`` and ``chat_trusted_apps``: widen what a scenario file may reach (its
+  ``files:`` read only under its folder and the project, its ``app:`` imports only the project's
+  modules; see ``harness.sandbox``).
 
 A scenario's own ``app:`` / ``url:`` is used only when neither is given here.
 """
@@ -60,6 +63,8 @@ A scenario's own ``app:`` / ``url:`` is used only when neither is given here.
 from __future__ import annotations
 
 import fnmatch
+import logging
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,18 +75,21 @@ import pytest
 from harness import transcript
 from harness.browser import ENDPOINT_ENV_VAR, ENV_VAR
 from harness.drivers import Driver, available_drivers
-from harness.errors import HarnessError, RequirementsMissing, ScenarioError, StepError, TargetError
+from harness.errors import HarnessError, Location, RequirementsMissing, ScenarioError, StepError, TargetError
 from harness.loader import load_file
 from harness.parity import compare_runs
-from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, prepare, token_for
+from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, prepare, split_login, token_for
 from harness.report import format_history
 from harness.runner import Limits, RunResult, run_scenario
+from harness.sandbox import FILE_ROOTS_INI, TRUSTED_APPS_INI, Sandbox
 from harness.scenario import Scenario
-from harness.secrets import redact, scrub_tree
+from harness.secrets import redact, scrub_file, scrub_tree
 from harness.target import DEFAULT_APP, AppInfo, InProcessApp, Target, load_app
 from harness.update import Edit, Updates, write_edits
 
 __all__ = ["ParityItem", "ScenarioFile", "ScenarioItem"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_SCENARIO_TIMEOUT = 300.0
@@ -91,6 +99,8 @@ targets_key = pytest.StashKey["Targets"]()
 updates_key = pytest.StashKey[list[Edit]]()
 summary_key = pytest.StashKey[tuple[list[str], list[str]]]()
 deselected_key = pytest.StashKey[list[list[pytest.Item]]]()
+sandbox_key = pytest.StashKey[Sandbox]()
+ITEM_MARK = "chat_harness"  # on every item of the harness: its reports carry it as a keyword
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -126,6 +136,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("chat_timeout", "Seconds a step may take.", default=None)
     parser.addini("chat_scenario_timeout", "Seconds a whole scenario may take.", default=None)
     parser.addini("chat_scenario_patterns", "Scenario file patterns collected in directories.", type="args", default=DEFAULT_PATTERNS)
+    parser.addini(FILE_ROOTS_INI, "Folders (besides the project and each scenario's own) that a scenario's files: may read.", type="paths", default=[])
+    parser.addini(TRUSTED_APPS_INI, "Module names (fnmatch patterns) outside the project that a scenario's app: may import.", type="args", default=[])
 
 
 def setting(config: pytest.Config, name: str) -> Any:
@@ -147,19 +159,18 @@ def time_budget(config: pytest.Config, name: str, from_file: float | None, defau
         seconds = float(value) if value is not None else default
     except ValueError:
         raise pytest.UsageError(f"ini {name} = {value!r}: expected a number of seconds") from None
-    if seconds <= 0:
-        raise pytest.UsageError(f"{name} must be more than 0 seconds, got {seconds:g}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise pytest.UsageError(f"{name} must be a finite number of seconds more than 0, got {seconds:g}")
     return seconds
 
 
-def _credentials(config: pytest.Config) -> Credentials:
-    """Token and login from the command line or the environment (never from ini files)."""
-    import os
-
+def _credentials(config: pytest.Config, url_login: tuple[str, str] | None) -> Credentials:
+    """Token and login from the command line or the environment (never from ini files); a login
+    written into ``--chat-url`` (``http://user:password@host/``) when no other is given."""
     token = config.getoption("chat_token") or None
     login = config.getoption("chat_auth") or os.environ.get("CHAT_HARNESS_AUTH") or None
     try:
-        auth = parse_login(login) if login else None
+        auth = parse_login(login) if login else url_login
     except ValueError:
         raise pytest.UsageError("--chat-auth takes user:password (a colon between them)") from None
     return Credentials(token=token, auth=auth)
@@ -173,15 +184,19 @@ class Targets:
     """
 
     def __init__(self, config: pytest.Config) -> None:
-        import os
-
-        self.url: str | None = setting(config, "chat_url")
+        given_url = setting(config, "chat_url")
+        # a password inside the URL is taken out of it: used for the login, masked everywhere
+        self.url: str | None = None
+        url_login: tuple[str, str] | None = None
+        self._url_password: str | None = None
+        if given_url:
+            self.url, url_login, self._url_password = split_login(given_url)
         self.space: str | None = setting(config, "chat_space")
         if self.url and self.space:
             raise pytest.UsageError("--chat-url and --chat-space name two different targets; give one")
         self.app: str | None = setting(config, "chat_app")
         self.ready_timeout = float(setting(config, "chat_ready_timeout") or DEFAULT_READY_TIMEOUT)
-        self.credentials = _credentials(config)
+        self.credentials = _credentials(config, url_login)
         self.hf_token = os.environ.get("HF_TOKEN") or None
         self.handed: dict[str, Any] = dict(getattr(config, "workerinput", {}).get("chat_targets", {}))
         self._remote: dict[str, Target | TargetError] = {}
@@ -194,14 +209,22 @@ class Targets:
         return f"space:{self.space}" if self.space else (f"url:{self.url}" if self.url else None)
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.credentials.token, self.hf_token, self.credentials.auth[1] if self.credentials.auth else None) if s]
+        """Every secret of the run: the tokens, the password and ``user:password`` (HTTP Basic's)."""
+        auth = self.credentials.auth
+        found = (self.credentials.token, self.hf_token, self._url_password, auth[1] if auth else None, f"{auth[0]}:{auth[1]}" if auth and auth[1] else None)
+        return [s for s in found if s]
 
     def _credentials_for(self, key: str) -> Credentials:
-        url = None if key.startswith("space:") else key[4:]
-        return Credentials(token_for(url, self.credentials.token, self.hf_token), self.credentials.auth)
+        """The secrets a target gets. A URL from a scenario file gets neither ``--chat-token`` nor the
+        login (a file from a pull request could name any host); ``HF_TOKEN`` only on a Space's host."""
+        kind, _, name = key.partition(":")
+        if kind == "file-url":
+            return Credentials(token_for(name, None, self.hf_token), None)
+        return Credentials(token_for(None if kind == "space" else name, self.credentials.token, self.hf_token), self.credentials.auth)
 
     def remote(self, key: str, progress: Any = None) -> Target:
-        """The ready target ``key`` names (``url:...`` or ``space:...``), waited for once."""
+        """The ready target ``key`` names (``url:...``, ``space:...``, or ``file-url:...`` for a
+        scenario file's own ``url:``), waited for once."""
         if key not in self._remote:
             credentials = self._credentials_for(key)
             handed = self.handed.get(key)
@@ -215,12 +238,14 @@ class Targets:
                 try:
                     self._remote[key] = prepare(
                         space=name if kind == "space" else None,
-                        url=name if kind == "url" else None,
+                        url=None if kind == "space" else name,
                         credentials=credentials,
                         timeout=self.ready_timeout,
                         progress=progress,
                     )
                 except TargetError as exc:
+                    if kind == "file-url" and (self.credentials.token or self.credentials.auth):
+                        exc = TargetError(f"{exc} (a scenario file's url: gets no --chat-token and no login; to use them, give the URL with --chat-url)")
                     self._remote[key] = exc
         found = self._remote[key]
         if isinstance(found, TargetError):
@@ -243,7 +268,7 @@ class Targets:
         if self.app:
             return self._launch(self.app)
         if scenario.url:
-            return self.remote(f"url:{Target.from_url(scenario.url).url}")
+            return self.remote(f"file-url:{Target.from_url(scenario.url).url}")
         return self._launch(scenario.app or DEFAULT_APP)
 
     def describe(self) -> str | None:
@@ -290,8 +315,11 @@ def pytest_configure(config: pytest.Config) -> None:
         time_budget(config, name, None, default)
     _drivers(config)
     _sessions(config)
+    _check_report_folder(config)
     config.stash[targets_key] = Targets(config)
     config.stash[updates_key] = []
+    config.stash[sandbox_key] = Sandbox.for_project(config.rootpath, map(str, config.getini(FILE_ROOTS_INI)), config.getini(TRUSTED_APPS_INI))
+    config.pluginmanager.register(RunTally(config), "chat_harness_tally")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "chat_harness_xdist")
         # with --driver all a scenario's driver runs and its parity item must share a worker, so
@@ -309,6 +337,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest-playwright's own base_url fallback trips a pytest 9 deprecation warning in every run
         config.addinivalue_line("filterwarnings", r"ignore:Session-scoped fixtures defined as instance methods are deprecated.\s+Instance attributes set in the 'base_url'")
     config.addinivalue_line("markers", "chat_driver(name): the driver a chat scenario item runs on")
+    config.addinivalue_line("markers", f"{ITEM_MARK}: an item made by chat-harness from a scenario file")
     # warnings raised inside an app the harness launched are the app's business, not the test's
     config.addinivalue_line("filterwarnings", "ignore:::gradio.queueing")
 
@@ -333,6 +362,61 @@ def report_folder(config: pytest.Config) -> Path | None:
         return None
     path = Path(folder)
     return path if path.is_absolute() else Path(config.invocation_params.dir, path)
+
+
+def _check_report_folder(config: pytest.Config) -> None:
+    """A --chat-report folder that cannot be one stops the run at start (a usage error, exit 4)."""
+    folder = report_folder(config)
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        raise pytest.UsageError(f"--chat-report {folder}: that is a file, not a folder; give a folder for the report")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"--chat-report {folder}: cannot make the folder: {exc.strerror or exc}") from None
+
+
+def output_folder(config: pytest.Config) -> Path | None:
+    """pytest-playwright's --output folder, as it resolves it (against the working directory)."""
+    try:
+        output = Path(config.getoption("--output"))
+    except ValueError:  # pytest-playwright not loaded
+        return None
+    return output if output.is_absolute() else Path(config.invocation_params.dir, output)
+
+
+class RunTally:
+    """What pytest reported of each item of the harness, counted as pytest's terminal summary
+    counts it; in the main process this sees every xdist worker's reports too. The HTML report is
+    rendered from it, so it never disagrees with pytest."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.items: dict[str, transcript.ItemOutcome] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if ITEM_MARK not in report.keywords:
+            return
+        self._count(report, report.nodeid, report.location[0], (report.location[1] or 0) + 1)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A scenario file that failed to collect (it should become an invalid-file item instead)."""
+        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+            self._count(report, report.nodeid, report.nodeid, 1)
+
+    def _count(self, report: pytest.TestReport | pytest.CollectReport, nodeid: str, file: str, line: int) -> None:
+        if not getattr(report, "count_towards_summary", True):
+            return
+        category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
+        if isinstance(report, pytest.CollectReport):
+            category = "error"
+        if not category:  # a setup or teardown that passed: pytest counts nothing
+            return
+        told = self.items.setdefault(nodeid, transcript.ItemOutcome(nodeid, file, line))
+        told.categories.append(category)
+        if report.failed:
+            told.failures.append(redact(report.longreprtext, self.config.stash[targets_key].secrets()))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -375,18 +459,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     else:
         if config.getoption("update_expectations"):
             config.stash[summary_key] = write_edits(edits)
-        if folder is not None and (folder / "transcripts").is_dir():
-            transcript.render_report(folder)
+        if folder is not None and folder.is_dir():
+            tally = config.pluginmanager.get_plugin("chat_harness_tally")
+            transcript.render_report(folder, tally.items if isinstance(tally, RunTally) else None)
     secrets = config.stash[targets_key].secrets()
     if not secrets:
         return
     if folder is not None and folder.is_dir():
         scrub_tree(folder, secrets)  # written redacted already; this also covers what others put there
-    try:
-        output = Path(config.getoption("--output"))
-    except ValueError:  # pytest-playwright not loaded
-        return
-    scrub_tree(output if output.is_absolute() else Path(config.rootpath, output), secrets)
+    output = output_folder(config)
+    if output is not None:
+        scrub_tree(output, secrets)
+    junit = getattr(config.option, "xmlpath", None)  # written by pytest's junitxml before this trylast hook
+    if junit and not hasattr(config, "workerinput"):
+        scrub_file(Path(config.invocation_params.dir, junit), secrets)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -527,10 +613,13 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> list[pytest.Item]:
         try:
-            scenarios = load_file(_shown_path(self.path))
+            scenarios = load_file(_shown_path(self.path), self.config.stash[sandbox_key])
         except ScenarioError as exc:
             # an item, not a collection error, so that the other files still run
             return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=exc)]
+        except Exception as exc:  # load_file makes every problem a ScenarioError; this is the last net
+            error = ScenarioError(f"cannot load the file ({type(exc).__name__}: {exc})", Location(str(_shown_path(self.path)), 1))
+            return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=error)]
         drivers, sessions = _drivers(self.config), _sessions(self.config)
         items: list[pytest.Item] = []
         for scenario in scenarios:
@@ -550,14 +639,21 @@ class InvalidScenarioFile(pytest.Item):
     def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.error = error
+        self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
         raise self.error
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, ScenarioError):
-            return f"invalid scenario file: {excinfo.value}"
+            return redact(f"invalid scenario file: {excinfo.value}", self.config.stash[targets_key].secrets())
         return super().repr_failure(excinfo, style=style)
+
+    def transcript(self, report: pytest.TestReport) -> dict[str, Any]:
+        location = self.error.location
+        file, line = (location.path, location.line) if location else (str(_shown_path(self.path)), 1)
+        failure = report.longreprtext if report.failed else None
+        return transcript.summary_record(self.nodeid, "invalid scenario file", file, line, "invalid", report.outcome, failure=failure, seconds=report.duration)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         line = self.error.location.line - 1 if self.error.location else 0
@@ -587,6 +683,7 @@ class ScenarioItem(pytest.Function):
         self.skip_reason: str | None = None
         self.failure: HarnessError | None = None
         self.add_marker(pytest.mark.chat_driver(driver_name))
+        self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
         _run_scenario_item(self._request)
@@ -683,6 +780,7 @@ class ScenarioItem(pytest.Function):
                 trace = Path(self._request.getfixturevalue("output_path")) / "trace.zip"
                 artifacts["trace"] = os.path.relpath(trace, folder)
         return transcript.transcript(
+            self.nodeid,
             self.scenario,
             self.driver_name,
             report.outcome,
@@ -709,16 +807,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     folder = report_folder(item.config)
     done = report.when == "call" or (report.when == "setup" and not report.passed)
-    if folder is None or not done or not isinstance(item, ScenarioItem | ParityItem):
+    if folder is None or not done or ITEM_MARK not in item.keywords:
         return report
-    if isinstance(item, ScenarioItem):
-        data = item.transcript(report, folder)
-    else:
-        failure = report.longreprtext if report.failed else None
-        data = transcript.transcript(item.scenario, "parity", report.outcome, None, failure=failure, skip_reason=_skip_reason(report), seconds=report.duration)
-        data["steps"] = []  # a comparison of the runs, no steps of its own
-    transcript.write_transcript(folder, item.nodeid, data, item.config.stash[targets_key].secrets())
+    try:
+        data = _transcript_of(item, report, folder)
+        if data is not None:
+            transcript.write_transcript(folder, item.nodeid, data, item.config.stash[targets_key].secrets())
+    except Exception:  # the report still shows the item, with pytest's outcome and failure text
+        log.warning("no transcript for %s", item.nodeid, exc_info=True)
     return report
+
+
+def _transcript_of(item: pytest.Item, report: pytest.TestReport, folder: Path) -> dict[str, Any] | None:
+    if isinstance(item, ScenarioItem):
+        return item.transcript(report, folder)
+    if isinstance(item, InvalidScenarioFile):
+        return item.transcript(report)
+    if isinstance(item, ParityItem | SessionsItem):
+        scenario = item.scenario
+        driver = "parity" if isinstance(item, ParityItem) else f"{item.count} sessions"
+        failure = report.longreprtext if report.failed else None
+        return transcript.summary_record(
+            item.nodeid,
+            scenario.name,
+            scenario.location.path,
+            scenario.location.line,
+            driver,
+            report.outcome,
+            failure=failure,
+            skip_reason=_skip_reason(report),
+            seconds=report.duration,
+            description=scenario.description,
+        )
+    return None
 
 
 class ParityItem(pytest.Item):
@@ -728,6 +849,7 @@ class ParityItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.runs = runs
+        self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
         reasons = {run.skip_reason for run in self.runs}
@@ -745,7 +867,7 @@ class ParityItem(pytest.Item):
         if isinstance(excinfo.value, ParityFailed):
             drivers = " and ".join(run.driver_name for run in self.runs)
             head = f"scenario {self.scenario.name!r} ({self.scenario.location}): the {drivers} drivers disagree"
-            return "\n".join([head, *excinfo.value.problems])
+            return redact("\n".join([head, *excinfo.value.problems]), self.config.stash[targets_key].secrets())
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -759,6 +881,7 @@ class SessionsItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.count = count
+        self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
         import json

@@ -1,18 +1,27 @@
 """Per-run JSON transcripts and the run's HTML report (``--chat-report DIR``).
 
-Each scenario item writes ``DIR/transcripts/<id>.json`` when it finishes: every step (what it
-sent, what came back, the streamed updates, timings), the chat at the end (or where it failed),
-the outcome and the failure text, and its screenshot/trace copied under ``DIR/artifacts/``.
-Files rather than memory, so pytest-xdist workers need no channel: the main process renders
-``DIR/report.html`` from whatever transcripts are there when the session ends.
+Each item of the harness writes ``DIR/transcripts/<name>.json`` when it finishes (a scenario run:
+every step, what it sent, what came back, the streamed updates, timings, the chat at the end or
+where it failed, the failure text, its screenshot/trace copied under ``DIR/artifacts/``; a parity,
+sessions or invalid-file item: its outcome and failure text). ``<name>`` is a readable slug of the
+pytest node id and a hash of the whole id, so no two items share a file. Files rather than memory,
+so pytest-xdist workers need no channel.
+
+The main process renders ``DIR/report.html`` when the session ends, from the outcomes pytest
+itself reported for each item (``RunTally``): the report's totals are pytest's totals, an item
+whose transcript is missing still appears with pytest's outcome and failure text, and an error in
+a fixture's teardown shows as the error pytest counts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +32,11 @@ from harness.runner import Observation, RunResult
 from harness.scenario import Scenario
 from harness.secrets import redact
 
-__all__ = ["render_report", "reset", "write_transcript"]
+__all__ = ["ItemOutcome", "render_report", "reset", "run_name", "summary_record", "transcript", "write_transcript"]
 
-FORMAT = 1
+FORMAT = 2
+#: pytest's categories of a report, worst first: how a run with several reports shows
+SEVERITY = ("error", "failed", "xpassed", "rerun", "passed", "xfailed", "skipped")
 
 
 def message_data(message: Message) -> dict[str, Any]:
@@ -61,7 +72,44 @@ def _observed(seen: Observation) -> dict[str, Any]:
     return data
 
 
+def summary_record(
+    nodeid: str,
+    name: str,
+    file: str,
+    line: int,
+    driver: str,
+    outcome: str,
+    *,
+    failure: str | None = None,
+    skip_reason: str | None = None,
+    seconds: float = 0.0,
+    description: str = "",
+) -> dict[str, Any]:
+    """The record of an item without steps of its own: a parity or sessions item, an invalid file,
+    or an item whose transcript is missing."""
+    return {
+        "format": FORMAT,
+        "nodeid": nodeid,
+        "scenario": name,
+        "description": description,
+        "file": file,
+        "line": line,
+        "driver": driver,
+        "outcome": outcome,
+        "seconds": round(seconds, 3),
+        "target": {},
+        "failure": failure,
+        "skip_reason": skip_reason,
+        "failed_step": None,
+        "steps": [],
+        "conversation": False,
+        "history": [],
+        "artifacts": {},
+    }
+
+
 def transcript(
+    nodeid: str,
     scenario: Scenario,
     driver: str,
     outcome: str,
@@ -94,6 +142,7 @@ def transcript(
     shown = history if history is not None else (result.final_history if result else [])
     return {
         "format": FORMAT,
+        "nodeid": nodeid,
         "scenario": scenario.name,
         "description": scenario.description,
         "file": scenario.location.path,
@@ -106,13 +155,20 @@ def transcript(
         "skip_reason": skip_reason,
         "failed_step": failed_step,
         "steps": steps,
+        "conversation": True,
         "history": [message_data(m) for m in shown],
         "artifacts": dict(artifacts or {}),
     }
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:150] or "run"
+def run_name(nodeid: str) -> str:
+    """A file name for one item: a readable slug of its node id (letters of any script kept) and
+    a hash of the whole id, so names that differ only in punctuation, script or after a long
+    common prefix never meet."""
+    slug = re.sub(r"[^\w.]+", "-", nodeid).strip("-.")
+    while len(slug.encode("utf-8")) > 120:  # file names are at most 255 bytes
+        slug = slug[:-8]
+    return f"{slug or 'run'}-{hashlib.sha1(nodeid.encode('utf-8')).hexdigest()[:10]}"
 
 
 def reset(folder: Path) -> None:
@@ -122,10 +178,10 @@ def reset(folder: Path) -> None:
     (folder / "report.html").unlink(missing_ok=True)
 
 
-def copy_artifacts(folder: Path, run_id: str, artifacts: Mapping[str, Path]) -> dict[str, str]:
+def copy_artifacts(folder: Path, nodeid: str, artifacts: Mapping[str, Path]) -> dict[str, str]:
     """Copy a run's screenshot/trace/text into the report folder; paths relative to it."""
     copied: dict[str, str] = {}
-    target = folder / "artifacts" / _slug(run_id)
+    target = folder / "artifacts" / run_name(nodeid)
     for kind, path in artifacts.items():
         if Path(path).is_file():
             target.mkdir(parents=True, exist_ok=True)
@@ -134,9 +190,9 @@ def copy_artifacts(folder: Path, run_id: str, artifacts: Mapping[str, Path]) -> 
     return copied
 
 
-def write_transcript(folder: Path, run_id: str, data: Mapping[str, Any], secrets: Iterable[str]) -> Path:
+def write_transcript(folder: Path, nodeid: str, data: Mapping[str, Any], secrets: Iterable[str]) -> Path:
     """Write one transcript (secrets redacted) and return its path."""
-    path = folder / "transcripts" / f"{_slug(run_id)}.json"
+    path = folder / "transcripts" / f"{run_name(nodeid)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(redact(json.dumps(data, indent=1, ensure_ascii=False), secrets), encoding="utf-8")
     return path
@@ -164,18 +220,85 @@ def _summary(step: Mapping[str, Any]) -> str:
     return json.dumps(source, ensure_ascii=False)[:200]
 
 
-def render_report(folder: Path, title: str = "chat-harness report") -> Path:
-    """Render ``folder/report.html`` from the transcripts in ``folder/transcripts``."""
+@dataclass
+class ItemOutcome:
+    """What pytest reported of one item: the category of each of its reports, as pytest's terminal
+    summary counts them (``passed``, ``failed``, ``error`` for a setup or teardown, ``skipped``,
+    ``rerun``...), and the failure text of each failed report."""
+
+    nodeid: str
+    file: str
+    line: int
+    categories: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """The worst of the item's categories: how it shows in the report."""
+        for category in SEVERITY:
+            if category in self.categories:
+                return category
+        return self.categories[0] if self.categories else "skipped"
+
+
+def _from_nodeid(nodeid: str) -> tuple[str, str]:
+    """The scenario name and the driver (the bracketed suffix) of a node id ``file::name[driver]``."""
+    name = nodeid.partition("::")[2] or nodeid
+    if name.endswith("]") and "[" in name:
+        head, _, driver = name[:-1].rpartition("[")
+        return head, driver
+    return name, ""
+
+
+def _read_transcripts(folder: Path) -> dict[str, dict[str, Any]]:
+    runs: dict[str, dict[str, Any]] = {}
+    for path in sorted((folder / "transcripts").glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and "file" in data and "scenario" in data:
+            runs[str(data.get("nodeid") or path.stem)] = data
+    return runs
+
+
+def _reconcile(runs: dict[str, dict[str, Any]], outcomes: Mapping[str, ItemOutcome]) -> list[dict[str, Any]]:
+    """The runs pytest reported, each with pytest's outcome; a run without a transcript gets a
+    record made from pytest's report, and errors outside the test (a fixture's teardown) are added."""
+    shown = []
+    for nodeid, told in outcomes.items():
+        run = runs.get(nodeid)
+        if run is None:
+            name, driver = _from_nodeid(nodeid)
+            failure = "\n\n".join(told.failures) or None
+            run = summary_record(nodeid, name, told.file, told.line, driver or "item", told.outcome, failure=failure)
+            run["note"] = "this item wrote no transcript; what pytest reported of it is shown"
+        run = {**run, "outcome": told.outcome}
+        errors = [text for text in told.failures if text and text not in (run.get("failure") or "")]
+        if errors:
+            run["errors"] = errors
+        shown.append(run)
+    return shown
+
+
+def render_report(folder: Path, outcomes: Mapping[str, ItemOutcome] | None = None, title: str = "chat-harness report") -> Path:
+    """Render ``folder/report.html`` from the transcripts in ``folder/transcripts``.
+
+    With ``outcomes`` (what pytest reported of each item of the harness, by node id) the report
+    shows exactly those items with pytest's outcomes, and its totals are pytest's; without, it
+    shows every transcript with the outcome it recorded.
+    """
     import datetime
 
     import jinja2
 
-    runs = []
-    for path in sorted((folder / "transcripts").glob("*.json")):
-        try:
-            runs.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
+    by_id = _read_transcripts(folder)
+    if outcomes is None:
+        runs = list(by_id.values())
+        totals: Counter[str] = Counter(r["outcome"] for r in runs)
+    else:
+        runs = _reconcile(by_id, outcomes)
+        totals = Counter(c for told in outcomes.values() for c in told.categories)
     scenarios: dict[tuple[str, str], dict[str, Any]] = {}
     for run in runs:
         key = (run["file"], run["scenario"])
@@ -184,11 +307,12 @@ def render_report(folder: Path, title: str = "chat-harness report") -> Path:
     order = {"api": 0, "browser": 1, "parity": 9}
     for entry in scenarios.values():
         entry["runs"].sort(key=lambda r: (order.get(r["driver"], 5), r["driver"]))
-        outcomes = {r["outcome"] for r in entry["runs"]}
-        entry["outcome"] = "failed" if "failed" in outcomes else "passed" if "passed" in outcomes else "skipped"
-        entry["id"] = _slug(f"{entry['file']}-{entry['name']}")
+        seen = {r["outcome"] for r in entry["runs"]}
+        entry["outcome"] = "failed" if seen & {"failed", "error", "xpassed"} else "passed" if "passed" in seen else "skipped"
+        entry["id"] = "s-" + hashlib.sha1(f"{entry['file']}::{entry['name']}".encode()).hexdigest()[:12]
     listed = sorted(scenarios.values(), key=lambda e: (e["outcome"] != "failed", e["file"], e["line"]))
-    totals = {k: sum(1 for r in runs if r["outcome"] == k) for k in ("passed", "failed", "skipped")}
+    shown_totals = {k: totals.get(k, 0) for k in ("passed", "failed", "skipped")}
+    shown_totals.update({k: n for k, n in totals.items() if k not in shown_totals and n})
     targets = sorted({r["target"].get("description", "") for r in runs if r.get("target")} - {""})
     env = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["diff_lines"] = _diff_lines
@@ -196,7 +320,7 @@ def render_report(folder: Path, title: str = "chat-harness report") -> Path:
     html = env.get_template("report.html.j2").render(
         title=title,
         scenarios=listed,
-        totals=totals,
+        totals=shown_totals,
         targets=targets,
         created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
     )

@@ -222,7 +222,7 @@ def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(runn
     result.assert_outcomes(passed=6, failed=2, skipped=1)
     # the report holds transcripts of every run, the page and the failing run's artifacts: all searched below
     assert len(list((runner.path / "reports" / "transcripts").glob("*.json"))) == 9 and (runner.path / "reports" / "report.html").is_file()
-    (transcript,) = (runner.path / "reports" / "transcripts").glob("*fails-on-purpose-browser.json")
+    (transcript,) = (runner.path / "reports" / "transcripts").glob("*fails-on-purpose-browser-*.json")
     failed = json.loads(transcript.read_text())
     assert (runner.path / "reports" / failed["artifacts"]["trace"]).resolve().is_file()  # pytest-playwright's trace, linked
     result.stdout.fnmatch_lines([f"chat-harness target: Space acme/chatbot at {host} (Gradio *, mode blocks)"])

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.transcript import run_name
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCENARIOS = """\
@@ -56,15 +58,17 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "reports"
 
 
-def _transcript(report: Path, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((report / "transcripts" / f"chats.chat.yaml-{name}.json").read_text())
+def _transcript(report: Path, run: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((report / "transcripts" / f"{run_name(f'chats.chat.yaml::{run}')}.json").read_text())
+    assert data["nodeid"] == f"chats.chat.yaml::{run}"
     return data
 
 
 def test_each_run_has_a_transcript(report: Path) -> None:
     names = sorted(p.stem for p in (report / "transcripts").glob("*.json"))
-    assert names == [f"chats.chat.yaml-{s}-chat-{d}" for s in ("failing", "passing") for d in ("api", "browser", "parity")]
-    failed = _transcript(report, "failing-chat-api")
+    assert names == sorted(run_name(f"chats.chat.yaml::{s} chat[{d}]") for s in ("failing", "passing") for d in ("api", "browser", "parity"))
+    assert all(name.startswith("chats.chat.yaml-") for name in names)
+    failed = _transcript(report, "failing chat[api]")
     assert failed["outcome"] == "failed" and failed["failed_step"] == 3 and failed["driver"] == "api"
     assert [s["status"] for s in failed["steps"]] == ["passed", "passed", "failed", "not run", "not run"]
     sent = failed["steps"][1]
@@ -73,13 +77,13 @@ def test_each_run_has_a_transcript(report: Path) -> None:
     assert failed["steps"][2]["observed"]["history"][-1] == {"role": "assistant", "content": "#2 echo: hello there"}
     assert "- [3] role 'assistant', content '#2 echo: hello HERE'" in failed["failure"]
     assert failed["history"][-1]["content"] == "#2 echo: hello there" and failed["target"]["gradio_version"]
-    browser = _transcript(report, "failing-chat-browser")
+    browser = _transcript(report, "failing chat[browser]")
     assert set(browser["artifacts"]) == {"screenshot", "visible text", "trace"}
     assert all((report / path).is_file() for path in browser["artifacts"].values())
-    passed = _transcript(report, "passing-chat-browser")
+    passed = _transcript(report, "passing chat[browser]")
     assert passed["outcome"] == "passed" and passed["failure"] is None and passed["history"][-1]["content"] == "#2 echo: hello"
-    assert _transcript(report, "passing-chat-parity")["outcome"] == "passed"
-    assert "did not" in _transcript(report, "failing-chat-parity")["skip_reason"]
+    assert _transcript(report, "passing chat[parity]")["outcome"] == "passed"
+    assert "did not" in _transcript(report, "failing chat[parity]")["skip_reason"]
 
 
 def test_the_html_report_shows_the_conversation_and_the_failing_step(report: Path, page: Any) -> None:
