@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 @contextmanager
 def reference_app_url() -> Iterator[str]:
     """The reference app, launched in-process on a loopback port for the benchmark's duration."""
-    from harness.target import InProcessApp
+    from harness.target.inprocess import InProcessApp
 
     app = InProcessApp("fixtures.reference_app:demo")
     try:

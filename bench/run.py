@@ -37,11 +37,11 @@ from baselines import Action, client_run, playwright_run
 from fixtures import reference_app
 from harness.drivers.api import ApiDriver
 from harness.drivers.base import Driver
-from harness.drivers.browser import BrowserDriver
-from harness.loader import load_file
-from harness.runner import RunResult, run_scenario
-from harness.scenario import Scenario
-from harness.target import Target
+from harness.drivers.browser.driver import BrowserDriver
+from harness.run.runner import RunResult, run_scenario
+from harness.spec.loader import load_file
+from harness.spec.model import Scenario
+from harness.target.app import Target
 
 REPLY = reference_app.CHUNKS * reference_app.CHUNK_DELAY  # the app's own time per reply
 
@@ -94,7 +94,7 @@ def harness_run(scenario: Scenario, driver: Driver) -> RunResult:
 def per_scenario(runs: int) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
-    from harness.browser import launch_with_fallback
+    from harness.drivers.browser.launch import launch_with_fallback
 
     rows = []
     with reference_app_url() as url, sync_playwright() as playwright:

@@ -15,8 +15,8 @@ from harness.errors import (
     StepError,
     TargetError,
 )
-from harness.loader import load_file, load_text
-from harness.runner import RunResult, run_scenario
+from harness.run.runner import RunResult, run_scenario
+from harness.spec.loader import load_file, load_text
 
 __all__ = [
     "ActionError",

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from harness.target import free_port
+from harness.target.inprocess import free_port
 from tests.conftest import ROOT, stop, wait_until_listening
 
 GRADIO5_ENV = "CHAT_HARNESS_GRADIO5_PYTHON"

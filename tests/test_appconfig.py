@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from harness.appconfig import AppConfig
 from harness.errors import TargetError
+from harness.gradio.appconfig import AppConfig
 
 
 @pytest.fixture(scope="module")

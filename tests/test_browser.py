@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from harness.browser import QUIET_CHROMIUM_ARGS, BrowserNotFound, launch_with_fallback
-from harness.history import Message
-from harness.parity import compare_runs
-from harness.runner import Observation, RunResult, StepResult
-from harness.scenario import Expectation, Scenario, Step
+from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, BrowserNotFound, launch_with_fallback
+from harness.gradio.history import Message
+from harness.run.parity import compare_runs
+from harness.run.runner import Observation, RunResult, StepResult
+from harness.spec.model import Expectation, Scenario, Step
 
 # -- finding a browser --------------------------------------------------------------------------
 
@@ -275,7 +275,7 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
     event is joined after the stream closed and the page opens no other (Gradio fires a custom
     feedback option twice; the stream can close between the two): nobody will hear that event's
     end, so once the page has not listened for a while the idle wait must not hang on it."""
-    from harness.drivers.browser import PAGE_SCRIPT
+    from harness.drivers.browser.driver import PAGE_SCRIPT
 
     context = browser.new_context()
     try:

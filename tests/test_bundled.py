@@ -14,15 +14,16 @@ import pytest
 
 # imported here, not inside a pytester test, whose sys.modules snapshot would drop numpy
 from fixtures import chat_interface_app, reference_app
-from harness.appconfig import AppConfig
 from harness.drivers.api import ApiDriver
 from harness.drivers.base import Driver
-from harness.drivers.browser import BrowserDriver
+from harness.drivers.browser.driver import BrowserDriver
 from harness.errors import HarnessError, RequirementsMissing
-from harness.loader import load_file
-from harness.runner import missing_requirements, run_scenario
-from harness.scenario import Scenario
-from harness.target import InProcessApp, Target
+from harness.gradio.appconfig import AppConfig
+from harness.run.runner import missing_requirements, run_scenario
+from harness.spec.loader import load_file
+from harness.spec.model import Scenario
+from harness.target.app import Target
+from harness.target.inprocess import InProcessApp
 
 APPS = {"reference": reference_app, "chat_interface": chat_interface_app}
 ROOT = Path(__file__).resolve().parent.parent

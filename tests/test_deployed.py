@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from harness.errors import TargetError
-from harness.loader import load_file
-from harness.remote import Credentials, prepare
-from harness.secrets import MASK
+from harness.output.secrets import MASK
+from harness.spec.loader import load_file
+from harness.target.remote import Credentials, prepare
 from tests.conftest import ROOT, served
 from tests.deployed import FakeHub, behind_nginx, fake_hub, gradio5_python, recording_server
 from tests.test_bundled import _assert_all_pass, _run_bundled
@@ -148,7 +148,7 @@ def test_nothing_listening_is_waited_for_then_named(free_url: str) -> None:
 
 @pytest.fixture
 def free_url() -> str:
-    from harness.target import free_port
+    from harness.target.inprocess import free_port
 
     return f"http://127.0.0.1:{free_port()}/"
 

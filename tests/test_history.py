@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.actions import edit_target, feedback_target_for, last_exchange_target
 from harness.errors import ActionError
-from harness.history import Message, normalise_history
+from harness.gradio.history import Message, normalise_history
+from harness.gradio.message_targets import edit_target, feedback_target_for, last_exchange_target
 
 FILE = {
     "path": "/tmp/gradio/abc/cat.png",

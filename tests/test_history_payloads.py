@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.history import normalise_history
+from harness.gradio.history import normalise_history
 
 DATA = Path(__file__).parent / "data" / "histories"
 

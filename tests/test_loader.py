@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from harness.errors import ScenarioError
-from harness.loader import load_file, load_text, schema
+from harness.spec.loader import load_file, load_text, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from harness.matchers import MatcherSpecError, compile_matcher
+from harness.spec.matchers import MatcherSpecError, compile_matcher
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,7 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "no_such_module:demo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*cannot import 'no_such_module' for the app 'no_such_module:demo'*"])
-    from harness.target import free_port
+    from harness.target.inprocess import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-url", url, "--chat-ready-timeout", "1")

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.browser import find_system_chromium
-from harness.target import free_port
+from harness.drivers.browser.launch import find_system_chromium
+from harness.target.inprocess import free_port
 from tests.conftest import ROOT, wait_until_listening
 
 SCENARIOS = [str(ROOT / "scenarios" / name) for name in ("submit.chat.yaml", "files.chat.yaml", "edit.chat.yaml")]

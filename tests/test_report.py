@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.transcript import run_name
+from harness.output.transcript import run_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.sandbox import Sandbox, discover
+from harness.spec.sandbox import Sandbox, discover
 from tests.conftest import ROOT
 
 EVIL = """

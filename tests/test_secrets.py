@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from harness.secrets import MASK, redact, scrub_file, scrub_tree
+from harness.output.secrets import MASK, redact, scrub_file, scrub_tree
 
 TOKEN = "hf_abcdefgh12345678"
 

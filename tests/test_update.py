@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from harness.drivers.base import ActionRecord
-from harness.history import FileRef, Message
-from harness.loader import load_file, load_text
-from harness.runner import Observation
-from harness.update import Edit, Updates, write_edits
+from harness.gradio.history import FileRef, Message
+from harness.output.update import Edit, Updates, write_edits
+from harness.run.runner import Observation
+from harness.spec.loader import load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
 WRONG = """\
-# yaml-language-server: $schema=../harness/schema/scenario.schema.json
+# yaml-language-server: $schema=../harness/spec/scenario.schema.json
 # a comment at the top stays
 name: wrong text
 steps:

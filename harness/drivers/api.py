@@ -26,26 +26,17 @@ import httpx
 from gradio_client import Client
 from httpx_sse import connect_sse
 
-from harness.actions import (
-    clear_target,
-    edit_target,
-    example_target,
-    feedback_option,
-    feedback_target_for,
-    last_exchange_target,
-    option_target,
-    stop_control,
-)
-from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.drivers.base import ActionRecord, Driver, EventRecord, require
-from harness.endpoints import call_endpoint, connect, http_timeout, ssl_context
-from harness.endpoints import close as close_client
 from harness.errors import ActionError, TargetError
-from harness.history import Message
-from harness.retry import RETRY_STATUSES, Backoff
-from harness.scenario import Scenario, Step
-from harness.target import Target
+from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
+from harness.gradio.endpoints import call_endpoint, connect, http_timeout, ssl_context
+from harness.gradio.endpoints import close as close_client
+from harness.gradio.history import Message
+from harness.gradio.message_targets import clear_target, edit_target, example_target, feedback_option, feedback_target_for, last_exchange_target, option_target, stop_control
+from harness.spec.model import Scenario, Step
+from harness.target.app import Target
+from harness.waiting import RETRY_STATUSES, Backoff
 
 __all__ = ["ApiDriver"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from harness.errors import RequirementsMissing
-from harness.history import Message
-from harness.scenario import HasParts, Scenario, Step
+from harness.gradio.history import Message
+from harness.spec.model import HasParts, Scenario, Step
 
 __all__ = ["ActionRecord", "Driver", "EventRecord"]
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.appconfig import AppConfig, Component, Dependency
 from harness.errors import ActionError
-from harness.history import Message, feedback_target, last_exchange_index, resolve_index
+from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.history import Message, feedback_target, last_exchange_index, resolve_index
 
 __all__ = [
     "Target",

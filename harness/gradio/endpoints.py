@@ -17,8 +17,8 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from gradio_client.utils import TooManyRequestsError
 
 from harness.errors import ActionError, TargetError
-from harness.retry import RETRY_STATUSES, Backoff
-from harness.target import Target
+from harness.target.app import Target
+from harness.waiting import RETRY_STATUSES, Backoff
 
 __all__ = ["call_endpoint", "connect", "ssl_context"]
 

@@ -72,20 +72,21 @@ from typing import Any
 
 import pytest
 
-from harness import transcript
-from harness.browser import ENDPOINT_ENV_VAR, ENV_VAR
 from harness.drivers import Driver, available_drivers
+from harness.drivers.browser.launch import ENDPOINT_ENV_VAR, ENV_VAR
 from harness.errors import HarnessError, Location, RequirementsMissing, ScenarioError, StepError, TargetError
-from harness.loader import load_file
-from harness.parity import compare_runs
-from harness.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, prepare, split_login, token_for
-from harness.report import format_history
-from harness.runner import Limits, RunResult, run_scenario
-from harness.sandbox import FILE_ROOTS_INI, TRUSTED_APPS_INI, Sandbox
-from harness.scenario import Scenario
-from harness.secrets import redact, scrub_file, scrub_tree
-from harness.target import DEFAULT_APP, AppInfo, InProcessApp, Target, load_app
-from harness.update import Edit, Updates, write_edits
+from harness.output import transcript
+from harness.output.secrets import redact, scrub_file, scrub_tree
+from harness.output.update import Edit, Updates, write_edits
+from harness.run.diff import format_history
+from harness.run.parity import compare_runs
+from harness.run.runner import Limits, RunResult, run_scenario
+from harness.spec.loader import load_file
+from harness.spec.model import Scenario
+from harness.spec.sandbox import FILE_ROOTS_INI, TRUSTED_APPS_INI, Sandbox
+from harness.target.app import AppInfo, Target
+from harness.target.inprocess import DEFAULT_APP, InProcessApp, load_app
+from harness.target.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, prepare, split_login, token_for
 
 __all__ = ["ParityItem", "ScenarioFile", "ScenarioItem"]
 
@@ -331,7 +332,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("playwright") and not config.pluginmanager.has_plugin("chat_harness_browser"):
         # registered now, after every plugin, so it overrides pytest-playwright's launch_browser
         # while a project's conftest can still override it in turn
-        from harness import browser_fixtures
+        from harness.pytest_plugin import fixtures as browser_fixtures
 
         config.pluginmanager.register(browser_fixtures, "chat_harness_browser")
         # pytest-playwright's own base_url fallback trips a pytest 9 deprecation warning in every run
@@ -590,7 +591,7 @@ def make_driver(name: str, target: Target, timeout: float, request: pytest.Fixtu
 
         return ApiDriver(target, timeout=timeout)
     if name == "browser":
-        from harness.drivers.browser import BrowserDriver
+        from harness.drivers.browser.driver import BrowserDriver
 
         if not request.config.pluginmanager.hasplugin("playwright"):
             raise pytest.UsageError("the browser driver needs pytest-playwright (pip install pytest-playwright), and it is not loaded")
@@ -887,7 +888,7 @@ class SessionsItem(pytest.Item):
         import json
 
         from harness.drivers.api import ApiDriver
-        from harness.sessions import latency_table, run_sessions
+        from harness.run.sessions import latency_table, run_sessions
 
         config = self.config
         timeout = time_budget(config, "chat_timeout", self.scenario.step_timeout, DEFAULT_TIMEOUT)

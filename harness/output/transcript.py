@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.drivers.base import ActionRecord
-from harness.history import Message
-from harness.matchers import jsonable
-from harness.runner import Observation, RunResult
-from harness.scenario import Scenario
-from harness.secrets import redact
+from harness.gradio.history import Message
+from harness.output.secrets import redact
+from harness.run.runner import Observation, RunResult
+from harness.spec.matchers import jsonable
+from harness.spec.model import Scenario
 
 __all__ = ["ItemOutcome", "render_report", "reset", "run_name", "summary_record", "transcript", "write_transcript"]
 
@@ -314,7 +314,7 @@ def render_report(folder: Path, outcomes: Mapping[str, ItemOutcome] | None = Non
     shown_totals = {k: totals.get(k, 0) for k in ("passed", "failed", "skipped")}
     shown_totals.update({k: n for k, n in totals.items() if k not in shown_totals and n})
     targets = sorted({r["target"].get("description", "") for r in runs if r.get("target")} - {""})
-    env = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("harness.output", "."), autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["diff_lines"] = _diff_lines
     env.filters["summary"] = _summary
     html = env.get_template("report.html.j2").render(

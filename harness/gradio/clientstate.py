@@ -14,8 +14,8 @@ from typing import Any
 
 from gradio_client import utils as client_utils
 
-from harness.appconfig import AppConfig, Component, Dependency
-from harness.history import Message, normalise_history
+from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.history import Message, normalise_history
 
 __all__ = ["ClientState", "chat_values", "error_text", "next_stream_values", "shown_value"]
 

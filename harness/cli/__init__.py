@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ScenarioError
-from harness.loader import iter_files, load_file
+from harness.spec.loader import iter_files, load_file, schema_path
 
 __all__ = ["main"]
 
@@ -45,7 +44,7 @@ def _validate(paths: Sequence[str]) -> int:
     if not files:
         print("no scenario files found in " + ", ".join(paths), file=sys.stderr)
         return 1
-    from harness.sandbox import discover
+    from harness.spec.sandbox import discover
 
     sandbox = discover(Path.cwd())
     failed = 0
@@ -68,7 +67,7 @@ def _validate(paths: Sequence[str]) -> int:
 
 
 def _schema() -> int:
-    print(resources.files("harness").joinpath("schema/scenario.schema.json"))
+    print(schema_path())
     return 0
 
 
@@ -89,9 +88,9 @@ def _report(command: str, target: str, ready_timeout: float) -> Any:
     """What ``inspect`` finds in the target, or None after printing why it could not be read."""
     import os
 
+    from harness.cli.inspect import inspect_target
     from harness.errors import TargetError
-    from harness.inspection import inspect_target
-    from harness.remote import Credentials, parse_login, token_for
+    from harness.target.remote import Credentials, parse_login, token_for
 
     login = os.environ.get("CHAT_HARNESS_AUTH")
     try:
@@ -110,7 +109,7 @@ def _report(command: str, target: str, ready_timeout: float) -> Any:
 def _inspect(target: str, as_json: bool, ready_timeout: float) -> int:
     import json
 
-    from harness.inspection import render
+    from harness.cli.inspect import render
 
     report = _report("inspect", target, ready_timeout)
     if report is None:
@@ -120,7 +119,7 @@ def _inspect(target: str, as_json: bool, ready_timeout: float) -> int:
 
 
 def _new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
-    from harness.scaffold import new_scenario
+    from harness.cli.new import new_scenario
 
     if output.exists() and not force:
         print(f"chat-harness new: {output} exists; pass --force to overwrite it", file=sys.stderr)
@@ -129,7 +128,7 @@ def _new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
     if report is None:
         return 1
     try:
-        text = new_scenario(report, str(resources.files("harness").joinpath("schema/scenario.schema.json")))
+        text = new_scenario(report, schema_path())
     except ValueError as exc:
         print(f"chat-harness new: {target}: {exc}", file=sys.stderr)
         return 1
@@ -140,13 +139,13 @@ def _new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
 
 def _record(target: str, steps: Sequence[str], output: Path, name: str | None, driver: str, force: bool) -> int:
     """Run the actions once on ``target`` and write them, each followed by the history observed."""
-    from harness.recording import RecordingError, skeleton
+    from harness.cli.record import RecordingError, skeleton
 
     if output.exists() and not force:
         print(f"chat-harness record: {output} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     try:
-        text = skeleton(steps, name or output.name.split(".")[0], target, str(resources.files("harness").joinpath("schema/scenario.schema.json")))
+        text = skeleton(steps, name or output.name.split(".")[0], target, schema_path())
     except RecordingError as exc:
         print(f"chat-harness record: {exc}", file=sys.stderr)
         return 1

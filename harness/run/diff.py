@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.history import Message
+from harness.gradio.history import Message
 
 __all__ = ["format_history", "format_message", "history_diff"]
 

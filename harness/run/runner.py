@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.appconfig import AppConfig
 from harness.drivers.base import ActionRecord, Driver
 from harness.errors import AppRaised, ExpectationFailed, HarnessError, OutOfTime, StepError, TargetError
-from harness.history import Message
-from harness.report import format_history, history_diff
-from harness.scenario import Expectation, MessageExpectation, Scenario, Step
+from harness.gradio.appconfig import AppConfig
+from harness.gradio.history import Message
+from harness.run.diff import format_history, history_diff
+from harness.spec.model import Expectation, MessageExpectation, Scenario, Step
 
 __all__ = ["Limits", "Observation", "RunResult", "StepResult", "Updater", "check_expectation", "missing_requirements", "run_scenario"]
 

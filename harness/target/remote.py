@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from harness.errors import TargetError
-from harness.target import AppInfo, Target
+from harness.target.app import AppInfo, Target
 
 __all__ = ["DEFAULT_READY_TIMEOUT", "Credentials", "parse_login", "prepare", "reach", "resolve_space", "split_login", "token_for"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.errors import Location
-from harness.matchers import Matcher
+from harness.spec.matchers import Matcher
 
 __all__ = ["ACTIONS", "Expectation", "FileExpectation", "MessageExpectation", "Scenario", "Step"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from harness.inspection import AppReport, ChatbotReport
+from harness.cli.inspect import AppReport, ChatbotReport
 
 __all__ = ["new_scenario"]
 

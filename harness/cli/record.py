@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from harness.errors import ScenarioError
-from harness.loader import load_text
+from harness.spec.loader import load_text
 
 __all__ = ["RecordingError", "skeleton"]
 

@@ -24,11 +24,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from harness.errors import Location, ScenarioError, first_line
-from harness.matchers import Matcher, MatcherSpecError, compile_matcher, did_you_mean, plain
-from harness.sandbox import Sandbox
-from harness.scenario import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
+from harness.spec.matchers import Matcher, MatcherSpecError, compile_matcher, did_you_mean, plain
+from harness.spec.model import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
+from harness.spec.sandbox import Sandbox
 
-__all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema"]
+__all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema", "schema_path"]
+
+SCHEMA_FILE = "scenario.schema.json"
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,15 @@ STEP_KINDS = (*ACTIONS, "expect")
 MAX_DEPTH = 50
 
 
+def schema_path() -> str:
+    """Where the scenario JSON Schema shipped with the package lies (for editors)."""
+    return str(resources.files("harness.spec").joinpath(SCHEMA_FILE))
+
+
 @cache
 def schema() -> dict[str, Any]:
     """The scenario JSON Schema shipped with the package."""
-    text = resources.files("harness").joinpath("schema/scenario.schema.json").read_text(encoding="utf-8")
+    text = resources.files("harness.spec").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     result: dict[str, Any] = json.loads(text)
     return result
 

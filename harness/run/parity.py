@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.history import Message
-from harness.runner import RunResult
+from harness.gradio.history import Message
+from harness.run.runner import RunResult
 
 __all__ = ["compare_runs"]
 

@@ -13,7 +13,7 @@ import time
 
 __all__ = ["RETRY_STATUSES", "Backoff"]
 
-log = logging.getLogger("harness.retry")
+log = logging.getLogger("harness.waiting")
 
 #: answers worth waiting out: rate limited, or a proxy whose app is (re)starting
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

@@ -19,9 +19,9 @@ from typing import Any
 
 from harness.drivers.base import Driver
 from harness.errors import HarnessError, RequirementsMissing, StepError
-from harness.parity import compare_runs
-from harness.runner import RunResult, run_scenario
-from harness.scenario import Scenario
+from harness.run.parity import compare_runs
+from harness.run.runner import RunResult, run_scenario
+from harness.spec.model import Scenario
 
 __all__ = ["SessionsOutcome", "latency_table", "run_sessions"]
 

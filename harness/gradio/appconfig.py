@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import TargetError
-from harness.matchers import did_you_mean
+from harness.spec.matchers import did_you_mean
 
 __all__ = ["AppConfig", "Component", "Dependency"]
 

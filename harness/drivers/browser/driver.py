@@ -25,32 +25,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness.actions import (
-    clear_target,
-    edit_target,
-    example_target,
-    feedback_option,
-    feedback_target_for,
-    last_exchange_target,
-    option_target,
-    stop_control,
-)
-from harness.appconfig import AppConfig, Component, Dependency
-from harness.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.drivers.base import ActionRecord, Driver, EventRecord, require
-from harness.endpoints import call_endpoint, connect, probe
-from harness.endpoints import close as close_client
 from harness.errors import ActionError, PageMismatch, TargetError, first_line
-from harness.history import Message
-from harness.retry import RETRY_STATUSES, Backoff
-from harness.scenario import Scenario, Step
-from harness.target import Target
+from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
+from harness.gradio.endpoints import call_endpoint, connect, probe
+from harness.gradio.endpoints import close as close_client
+from harness.gradio.history import Message
+from harness.gradio.message_targets import clear_target, edit_target, example_target, feedback_option, feedback_target_for, last_exchange_target, option_target, stop_control
+from harness.spec.model import Scenario, Step
+from harness.target.app import Target
+from harness.waiting import RETRY_STATUSES, Backoff
 
 __all__ = ["BrowserDriver"]
 
 log = logging.getLogger(__name__)
 
-PAGE_SCRIPT = resources.files("harness.drivers").joinpath("page.js").read_text(encoding="utf-8")
+PAGE_SCRIPT = resources.files("harness.drivers.browser").joinpath("page.js").read_text(encoding="utf-8")
 MESSAGES = ".message-row .flex-wrap > .message"
 CHAT_LOG = "[role=log][aria-label='chatbot conversation']"
 TEXT_INPUT = "textarea[data-testid=textbox], input[data-testid=textbox]"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.browser import ENDPOINT_ENV_VAR, ENV_VAR, connect_remote, launch_with_fallback, video_problem
+from harness.drivers.browser.launch import ENDPOINT_ENV_VAR, ENV_VAR, connect_remote, launch_with_fallback, video_problem
 
 __all__ = ["ChatHarnessWarning", "browser_context_args", "launch_browser"]
 
@@ -19,7 +19,7 @@ class ChatHarnessWarning(pytest.PytestWarning):
 
 def _setting_or_env(config: pytest.Config, name: str, env_var: str) -> str | None:
     """An option of the harness (command line, else ini), else the environment variable."""
-    from harness.plugin import setting
+    from harness.pytest_plugin import setting
 
     return setting(config, name) or os.environ.get(env_var) or None
 

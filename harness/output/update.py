@@ -25,9 +25,9 @@ from typing import Any
 
 from harness.drivers.base import ActionRecord
 from harness.errors import ScenarioError
-from harness.history import Message
-from harness.matchers import compile_matcher, is_exact, jsonable
-from harness.scenario import Scenario, Step
+from harness.gradio.history import Message
+from harness.spec.matchers import compile_matcher, is_exact, jsonable
+from harness.spec.model import Scenario, Step
 
 __all__ = ["Edit", "Updates", "message_spec", "write_edits"]
 
@@ -215,8 +215,8 @@ class Updates:
         self.edits.extend(Edit(file, self.scenario.name, step.number, path, op, value, old) for path, op, value, old in items)
 
     def expectation(self, step: Step, seen: Any, sections: list[str], errored_just_before: bool) -> list[str]:
-        from harness.loader import load_expectation
-        from harness.runner import check_expectation
+        from harness.run.runner import check_expectation
+        from harness.spec.loader import load_expectation
 
         items = propose_expect(step.source or {}, seen, errored_just_before)
         if not items:
@@ -298,7 +298,7 @@ def write_edits(edits: Iterable[Edit]) -> tuple[list[str], list[str]]:
     Two runs (drivers, workers) proposing different values for one place is a conflict: that
     place is left as it is and reported.
     """
-    from harness.loader import load_text
+    from harness.spec.loader import load_text
 
     by_place: dict[tuple[str, str, int, Path_, str], list[Edit]] = {}
     for edit in edits:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.appconfig import AppConfig, Component
 from harness.errors import TargetError
-from harness.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, reach
+from harness.gradio.appconfig import AppConfig, Component
+from harness.target.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, reach
 
 __all__ = ["CHAT_EVENTS", "AppReport", "inspect_config", "inspect_target", "render"]
 
@@ -94,7 +94,7 @@ def inspect_target(target: str, credentials: Credentials = NO_CREDENTIALS, timeo
     if ":" in target:
         import gradio as gr
 
-        from harness.target import load_app
+        from harness.target.inprocess import load_app
 
         demo = load_app(target)
         config = dict(demo.get_config_file())
