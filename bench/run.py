@@ -110,7 +110,7 @@ def per_scenario(runs: int) -> list[dict[str, Any]]:
                 times = {
                     "api": measure(lambda: harness_run(scenario, ApiDriver(target, timeout=30)), runs),  # noqa: B023
                     "client": measure(lambda: client_run(url, bench.actions), runs),  # noqa: B023
-                    "browser": measure(lambda: harness_run(scenario, BrowserDriver(target, browser.new_context, timeout=30)), runs),  # noqa: B023
+                    "browser": measure(lambda: harness_run(scenario, BrowserDriver(target, timeout=30, new_context=browser.new_context)), runs),  # noqa: B023
                     "playwright": measure(lambda: playwright_run(browser, url, bench.actions), runs),  # noqa: B023
                 }
                 med = {k: statistics.median(v) for k, v in times.items()}

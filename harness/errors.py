@@ -1,33 +1,54 @@
-"""The harness's exceptions.
+"""Every exception of the harness, in one tree, so a report can say whose problem it is::
 
-One root, three kinds of trouble, so a report can say whose problem it is::
+    HarnessError                  (failure context: step, history, result, artifacts)
+    ├── ScenarioError             the YAML file is invalid (found at collection, names file:line)
+    │   └── MatcherSpecError      a matcher in it is malformed (an invalid regular expression, ...)
+    ├── RecordingError            an action given to ``chat-harness record`` is not a step
+    ├── StepError                 a step of a valid scenario did not hold
+    │   ├── ExpectationFailed     an ``expect`` did not match what the app shows
+    │   ├── ActionError           the step cannot be done on this app (no undo handler, index out of range)
+    │   ├── AppRaised             the app raised an error while handling the step
+    │   ├── MalformedHistory      the app sent a chat value that is not a history
+    │   ├── PageMismatch          the page does not show what the app sent (browser driver)
+    │   └── OutOfTime             the scenario's time budget ran out
+    ├── TargetError               the app under test cannot be reached or used (down, no chatbot, ...)
+    ├── RequirementsMissing       the app lacks what the scenario ``requires``: a skip, not a failure
+    ├── BrowserNotFound           no browser the browser driver can launch
+    ├── BrowserServerUnreachable  the remote Playwright browser server gave no browser
+    ├── ParityFailed              the drivers' runs of one scenario ended in different states
+    └── SessionsFailed            simultaneous sessions of one scenario failed or disagreed
 
-    HarnessError
-    ├── ScenarioError          the YAML file is invalid (found at collection, names file:line)
-    ├── StepError              a step of a valid scenario did not hold
-    │   ├── ExpectationFailed  an ``expect`` did not match what the app shows
-    │   ├── ActionError        the step cannot be done on this app (no undo handler, index out of range)
-    │   ├── AppRaised          the app raised an error while handling the step
-    │   ├── PageMismatch       the page does not show what the app sent (browser driver)
-    │   └── OutOfTime          the scenario's time budget ran out
-    ├── TargetError            the app under test cannot be reached or used (down, no chatbot, ...)
-    └── RequirementsMissing    the app lacks what the scenario ``requires``: a skip, not a failure
+The runner fills in the failure context of the error a step raises (``step``, ``history``,
+``result``); the plugin adds the ``artifacts`` a browser run saved. Reports read them from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.gradio.history import Message
+    from harness.spec.model import Step
 
 __all__ = [
     "ActionError",
     "AppRaised",
+    "BrowserNotFound",
+    "BrowserServerUnreachable",
     "ExpectationFailed",
     "HarnessError",
     "Location",
+    "MalformedHistory",
+    "MatcherSpecError",
     "OutOfTime",
     "PageMismatch",
+    "ParityFailed",
+    "RecordingError",
     "RequirementsMissing",
     "ScenarioError",
+    "SessionsFailed",
     "StepError",
     "TargetError",
     "first_line",
@@ -51,7 +72,16 @@ class Location:
 
 
 class HarnessError(Exception):
-    """Root of every error the harness reports on purpose."""
+    """Root of every error the harness reports on purpose, with the context of the failure."""
+
+    #: the step during which it happened (set by the runner)
+    step: Step | None = None
+    #: the chat as it was then (set by the runner when the driver could still read it)
+    history: list[Message] | None = None
+    #: the run so far, up to this step (``harness.run.runner.RunResult``, set by the runner)
+    result: Any = None
+    #: what the driver saved of the page when it failed (kind -> path)
+    artifacts: dict[str, Path] | None = None
 
 
 class ScenarioError(HarnessError):
@@ -64,6 +94,14 @@ class ScenarioError(HarnessError):
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class MatcherSpecError(ScenarioError, ValueError):
+    """A matcher spec is malformed (e.g. an invalid regular expression); the loader adds the place."""
+
+
+class RecordingError(HarnessError, ValueError):
+    """An action given to ``chat-harness record`` is not a valid step."""
 
 
 class StepError(HarnessError):
@@ -95,6 +133,13 @@ class AppRaised(StepError):
     kind = "the app raised an error"
 
 
+class MalformedHistory(StepError, TypeError):
+    """The chatbot's value is not a chat history Gradio can show (a ``TypeError`` too, for callers
+    that skip such values while a reply streams)."""
+
+    kind = "the app sent a malformed chat history"
+
+
 class PageMismatch(StepError):
     """The page does not show the history the app sent it (a rendering or frontend problem)."""
 
@@ -117,3 +162,27 @@ class RequirementsMissing(HarnessError):
     Drivers raise it while opening, before they look for the scenario's chatbot (which such an app
     may not have either).
     """
+
+
+class BrowserNotFound(HarnessError):
+    """No browser the driver can launch."""
+
+
+class BrowserServerUnreachable(HarnessError):
+    """The remote Playwright browser server (``--chat-browser-endpoint``) did not give a browser."""
+
+
+class ParityFailed(HarnessError):
+    """The drivers' runs of one scenario reached different histories or component values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class SessionsFailed(HarnessError):
+    """Simultaneous sessions of one scenario failed their expectations or ended differently."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems

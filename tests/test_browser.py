@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, BrowserNotFound, launch_with_fallback
+from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, launch_with_fallback
+from harness.errors import BrowserNotFound
 from harness.gradio.history import Message
 from harness.run.parity import compare_runs
 from harness.run.runner import Observation, RunResult, StepResult

@@ -110,7 +110,7 @@ def make_driver(request: pytest.FixtureRequest) -> Any:
     if request.param == "api":
         return lambda target: ApiDriver(target, timeout=30)
     browser = request.getfixturevalue("browser")
-    return lambda target: BrowserDriver(target, browser.new_context, timeout=30, trace=False)
+    return lambda target: BrowserDriver(target, timeout=30, new_context=browser.new_context, trace=False)
 
 
 def _failures(target: Target, make: Any, only: str | None = None) -> list[str]:

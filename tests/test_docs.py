@@ -80,3 +80,19 @@ def _undescribed(node: object, path: str = "", defs: dict[str, Any] | None = Non
 def test_every_key_of_the_schema_has_a_description_for_the_editor() -> None:
     assert _undescribed(schema()) == []
     assert _undescribed({"properties": {"x": {"type": "string"}}}) == [".x"]
+
+
+def test_the_readme_option_table_is_the_plugins_own() -> None:
+    """The options are defined once (harness.pytest_plugin.options): --help and the README's table
+    come from the same definitions."""
+    from harness.pytest_plugin.options import OPTIONS, option_table
+
+    assert option_table() in README
+    shown = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], capture_output=True, text=True, timeout=120).stdout
+    flat = " ".join(shown.split())
+    for option in OPTIONS:
+        if option.flag is not None:
+            assert option.flag in shown, option.flag
+            assert " ".join(option.help.split()) in flat, option.flag
+        if option.ini:
+            assert f"{option.name} " in shown, option.name

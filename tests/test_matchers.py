@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from harness.spec.matchers import MatcherSpecError, compile_matcher
+from harness.errors import MatcherSpecError
+from harness.spec.matchers import compile_matcher
 
 
 @pytest.mark.parametrize(

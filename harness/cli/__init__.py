@@ -139,7 +139,8 @@ def _new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
 
 def _record(target: str, steps: Sequence[str], output: Path, name: str | None, driver: str, force: bool) -> int:
     """Run the actions once on ``target`` and write them, each followed by the history observed."""
-    from harness.cli.record import RecordingError, skeleton
+    from harness.cli.record import skeleton
+    from harness.errors import RecordingError
 
     if output.exists() and not force:
         print(f"chat-harness record: {output} exists; pass --force to overwrite it", file=sys.stderr)

@@ -15,14 +15,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from harness.errors import ScenarioError
+from harness.errors import RecordingError, ScenarioError
 from harness.spec.loader import load_text
 
-__all__ = ["RecordingError", "skeleton"]
-
-
-class RecordingError(ValueError):
-    """An action given to ``record`` is not a valid step."""
+__all__ = ["skeleton"]
 
 
 def _action(text: str, number: int) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.errors import RequirementsMissing
+from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
 from harness.spec.model import HasParts, Scenario, Step
+from harness.target.app import Target
 
 __all__ = ["ActionRecord", "Driver", "EventRecord"]
 
@@ -47,10 +50,21 @@ class ActionRecord:
 
 
 class Driver(ABC):
-    """Runs one scenario's actions against one app session."""
+    """Runs one scenario's actions against one app session.
+
+    ``app`` is the app's config once ``open`` has read it. A driver that can save what it saw
+    when a scenario fails (a screenshot, a trace) overrides ``save_artifacts``. A driver that
+    needs a browser context from pytest-playwright says so with ``needs_browser``; it is then
+    given ``new_context`` (and ``trace``) as keyword arguments.
+    """
 
     name: ClassVar[str]
-    timeout: float
+    needs_browser: ClassVar[bool] = False
+    app: AppConfig | None = None
+
+    def __init__(self, target: Target, timeout: float = 60.0, **options: Any) -> None:
+        self.target = target
+        self.timeout = timeout
 
     @abstractmethod
     def open(self, scenario: Scenario) -> None:
@@ -78,14 +92,16 @@ class Driver(ABC):
 
     def has_endpoint(self, api_name: str) -> bool:
         """Whether the app has a named API endpoint (``/chat``)."""
-        app = getattr(self, "app", None)
-        return app is not None and bool(app.has_endpoint(api_name))
+        return self.app is not None and self.app.has_endpoint(api_name)
 
     @property
     def gradio_version(self) -> str:
         """The Gradio version the app runs (from its config; "unknown" before ``open``)."""
-        app = getattr(self, "app", None)
-        return str(app.version) if app is not None else "unknown"
+        return str(self.app.version) if self.app is not None else "unknown"
+
+    def save_artifacts(self, folder: Path) -> dict[str, Path]:
+        """Save what the driver sees now (kind -> file) into ``folder``; nothing by default."""
+        return {}
 
     def close(self) -> None:
         """End the session and free what it holds."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from harness.errors import StepError
+from harness.errors import MalformedHistory
 
 __all__ = [
     "FileRef",
@@ -149,13 +149,6 @@ def _message(role: str, content: Any, metadata: Any = None, options: Any = None,
 
 
 ROLES = ("user", "assistant", "system")
-
-
-class MalformedHistory(StepError, TypeError):
-    """The chatbot's value is not a chat history Gradio can show (a ``TypeError`` too, for callers
-    that skip such values while a reply streams)."""
-
-    kind = "the app sent a malformed chat history"
 
 
 def normalise_history(value: Any) -> list[Message]:

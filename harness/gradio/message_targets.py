@@ -15,7 +15,7 @@ from harness.gradio.appconfig import AppConfig, Component, Dependency
 from harness.gradio.history import Message, feedback_target, last_exchange_index, resolve_index
 
 __all__ = [
-    "Target",
+    "MessageTarget",
     "clear_target",
     "edit_target",
     "example_target",
@@ -31,7 +31,7 @@ THUMBS = ("Like", "Dislike")
 
 
 @dataclass(frozen=True)
-class Target:
+class MessageTarget:
     """The message an action applies to (``position``) and the group it belongs to."""
 
     position: int
@@ -39,7 +39,7 @@ class Target:
     last: int
 
 
-def last_exchange_target(history: Sequence[Message], action: str, index: int | None) -> Target:
+def last_exchange_target(history: Sequence[Message], action: str, index: int | None) -> MessageTarget:
     """Undo / retry: the last user message, as the icons under the last reply send it."""
     position = last_exchange_index(history)
     if position is None:
@@ -50,10 +50,10 @@ def last_exchange_target(history: Sequence[Message], action: str, index: int | N
             raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
         if wanted < position:
             raise ActionError(f"the {action} icon only acts on the last exchange (messages {position}..{len(history) - 1}); index {index} is message {wanted}")
-    return Target(position, position, len(history) - 1)
+    return MessageTarget(position, position, len(history) - 1)
 
 
-def feedback_target_for(history: Sequence[Message], action: str, index: int | None, like_user_message: bool = False) -> Target:
+def feedback_target_for(history: Sequence[Message], action: str, index: int | None, like_user_message: bool = False) -> MessageTarget:
     """Like / dislike: the bubble holding message ``index`` (default: the last reply)."""
     if index is None:
         positions = [i for i, m in enumerate(history) if m.role == "assistant"]
@@ -68,14 +68,14 @@ def feedback_target_for(history: Sequence[Message], action: str, index: int | No
     if history[position].role != "assistant" and not like_user_message:
         raise ActionError(f"message {position} is a {history[position].role} message; {action} is only on replies")
     first, last = feedback_target(history, position)
-    return Target(position, first, last)
+    return MessageTarget(position, first, last)
 
 
-def edit_target(history: Sequence[Message], index: int) -> Target:
+def edit_target(history: Sequence[Message], index: int) -> MessageTarget:
     position = resolve_index(index, len(history))
     if position is None:
         raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
-    return Target(position, position, position)
+    return MessageTarget(position, position, position)
 
 
 def clear_target(history: Sequence[Message]) -> None:

@@ -1,14 +1,14 @@
-"""pytest fixtures layered over pytest-playwright's (registered by ``harness.plugin`` when it is loaded)."""
+"""pytest fixtures layered over pytest-playwright's (registered by ``pytest_plugin.hooks`` when it is loaded)."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
 import pytest
 
-from harness.drivers.browser.launch import ENDPOINT_ENV_VAR, ENV_VAR, connect_remote, launch_with_fallback, video_problem
+from harness.drivers.browser.launch import connect_remote, launch_with_fallback, video_problem
+from harness.pytest_plugin.settings import settings
 
 __all__ = ["ChatHarnessWarning", "browser_context_args", "launch_browser"]
 
@@ -17,20 +17,13 @@ class ChatHarnessWarning(pytest.PytestWarning):
     """Something the harness had to leave out of the run (it goes on without it)."""
 
 
-def _setting_or_env(config: pytest.Config, name: str, env_var: str) -> str | None:
-    """An option of the harness (command line, else ini), else the environment variable."""
-    from harness.pytest_plugin import setting
-
-    return setting(config, name) or os.environ.get(env_var) or None
-
-
 @pytest.fixture(scope="session")
 def launch_browser(launch_browser: Any, browser_name: str, browser_type: Any, browser_type_launch_args: dict[str, Any], connect_options: Any, pytestconfig: pytest.Config) -> Any:
     """pytest-playwright's launcher, finding a usable Chromium when Playwright's own is missing, or
     connecting to a browser server with ``--chat-browser-endpoint`` (ini ``chat_browser_endpoint``,
     env ``CHAT_HARNESS_BROWSER_ENDPOINT``)."""
-    explicit = _setting_or_env(pytestconfig, "chat_chromium", ENV_VAR)
-    endpoint = _setting_or_env(pytestconfig, "chat_browser_endpoint", ENDPOINT_ENV_VAR)
+    explicit = settings(pytestconfig).chromium
+    endpoint = settings(pytestconfig).browser_endpoint
     if endpoint is not None:
         return lambda **kwargs: connect_remote(browser_type, endpoint, browser_type_launch_args, explicit, **kwargs)
     if connect_options:  # a project's own connect_options fixture

@@ -259,10 +259,10 @@ def run_scenario(scenario: Scenario, driver: Driver, update: Updater | None = No
                 cut_short = cut and limits is not None and limits.out() and not isinstance(caught, OutOfTime)
                 exc = _out_of_time(caught, limits) if cut_short and limits is not None else caught
                 entry.error = str(exc)
-                exc.result = result  # type: ignore[attr-defined]
+                exc.result = result
                 if isinstance(exc, StepError | TargetError):
-                    exc.step = step  # type: ignore[union-attr]
-                    exc.history = _safe_history(driver)  # type: ignore[union-attr]
+                    exc.step = step
+                    exc.history = _safe_history(driver)
                 if exc is caught:
                     raise
                 raise exc from caught
@@ -297,7 +297,7 @@ def _after_action(step: Step, action: ActionRecord, scenario: Scenario, update: 
 
 def _out_of_time(exc: HarnessError, limits: Limits) -> OutOfTime:
     """A step failure caused by the scenario's budget running out (the step had less than its own)."""
-    message = getattr(exc, "message", None) or str(exc)
+    message = exc.message if isinstance(exc, StepError) else str(exc)
     return OutOfTime(f"cut off when the scenario's time budget of {limits.scenario:g}s ran out: {message}")
 
 

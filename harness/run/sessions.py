@@ -49,7 +49,7 @@ def _describe(error: HarnessError) -> str:
     if isinstance(error, StepError):
         body = error.detail or error.message
         return f"{error.message}: {error.kind}\n" + "\n".join(f"    {line}" for line in body.splitlines()) if error.detail else f"{error.message} ({error.kind})"
-    step = getattr(error, "step", None)
+    step = error.step
     return f"during {step.label} at {step.location}: {error}" if step is not None else str(error)
 
 

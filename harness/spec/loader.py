@@ -23,8 +23,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from harness.errors import Location, ScenarioError, first_line
-from harness.spec.matchers import Matcher, MatcherSpecError, compile_matcher, did_you_mean, plain
+from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
+from harness.spec.matchers import Matcher, compile_matcher, did_you_mean, plain
 from harness.spec.model import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
 from harness.spec.sandbox import Sandbox
 

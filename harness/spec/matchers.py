@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MATCHER_NAMES", "Matcher", "MatcherSpecError", "compile_matcher", "did_you_mean", "is_exact", "jsonable", "plain"]
+from harness.errors import MatcherSpecError
 
-
-class MatcherSpecError(ValueError):
-    """A matcher spec is malformed (e.g. an invalid regular expression)."""
+__all__ = ["MATCHER_NAMES", "Matcher", "compile_matcher", "did_you_mean", "is_exact", "jsonable", "plain"]
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,9 @@ class BrowserDriver(Driver):
     """Drives the app's page in a fresh browser context per scenario."""
 
     name = "browser"
+    needs_browser = True
 
-    def __init__(self, target: Target, new_context: Callable[..., Any], timeout: float = 60.0, *, trace: bool = True) -> None:
+    def __init__(self, target: Target, timeout: float = 60.0, *, new_context: Callable[..., Any], trace: bool = True) -> None:
         self.target = target
         self.new_context = new_context
         self.timeout = timeout

@@ -25,14 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, first_line
+from harness.errors import BrowserNotFound, BrowserServerUnreachable, first_line
 
 __all__ = [
     "ENDPOINT_ENV_VAR",
     "ENV_VAR",
     "QUIET_CHROMIUM_ARGS",
-    "BrowserNotFound",
-    "BrowserServerUnreachable",
     "connect_remote",
     "find_system_chromium",
     "launch_with_fallback",
@@ -62,14 +60,6 @@ INSTALL_HINT = (
     "your distribution's package (`apt-get install chromium`), or Google Chrome; "
     f"or point --chat-chromium / ${ENV_VAR} at a Chromium or Chrome executable"
 )
-
-
-class BrowserNotFound(HarnessError):
-    """No browser the driver can launch."""
-
-
-class BrowserServerUnreachable(HarnessError):
-    """The remote Playwright browser server (``--chat-browser-endpoint``) did not give a browser."""
 
 
 def find_system_chromium() -> str | None:

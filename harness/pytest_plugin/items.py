@@ -1,0 +1,305 @@
+"""The pytest items a scenario file becomes.
+
+* ``ScenarioFile``: one YAML file; each scenario in it becomes a ``ScenarioItem`` per driver
+  (``<name>[api]``, ``<name>[browser]``), a ``ParityItem`` when several drivers run it, and a
+  ``SessionsItem`` with ``--chat-sessions N``. A file that does not load becomes one
+  ``InvalidScenarioFile`` item, so the other files still run.
+* Every item carries the ``chat_harness`` mark, so its reports say it is one of the harness's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.drivers import Driver, driver_class
+from harness.errors import HarnessError, Location, ParityFailed, RequirementsMissing, ScenarioError, SessionsFailed
+from harness.output import transcript
+from harness.output.failure import describe_failure, shown_path
+from harness.output.secrets import redact, scrub_tree
+from harness.output.update import Edit, Updates
+from harness.pytest_plugin.settings import settings
+from harness.pytest_plugin.targets import targets_key
+from harness.run.parity import compare_runs
+from harness.run.runner import Limits, RunResult, run_scenario
+from harness.spec.loader import load_file
+from harness.spec.model import Scenario
+from harness.target.app import Target
+
+__all__ = ["ITEM_MARK", "InvalidScenarioFile", "ParityItem", "ScenarioFile", "ScenarioItem", "SessionsItem", "targets_key", "updates_key"]
+
+ITEM_MARK = "chat_harness"  # on every item of the harness: its reports carry it as a keyword
+
+updates_key = pytest.StashKey[list[Edit]]()
+
+
+def _secrets(config: pytest.Config) -> list[str]:
+    return settings(config).secrets()
+
+
+class ScenarioFile(pytest.File):
+    """A YAML file of scenarios."""
+
+    def collect(self) -> list[pytest.Item]:
+        try:
+            scenarios = load_file(shown_path(self.path), settings(self.config).sandbox)
+        except ScenarioError as exc:
+            # an item, not a collection error, so that the other files still run
+            return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=exc)]
+        except Exception as exc:  # load_file makes every problem a ScenarioError; this is the last net
+            error = ScenarioError(f"cannot load the file ({type(exc).__name__}: {exc})", Location(str(shown_path(self.path)), 1))
+            return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=error)]
+        run = settings(self.config)
+        items: list[pytest.Item] = []
+        for scenario in scenarios:
+            runs = [ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver) for driver in run.drivers]
+            items.extend(runs)
+            if run.sessions > 1:
+                items.append(SessionsItem.from_parent(self, name=f"{scenario.name}[{run.sessions} sessions]", scenario=scenario, count=run.sessions))
+            if len(runs) > 1:
+                # it compares the runs in its own process: under xdist they share a worker (see hooks.pytest_configure)
+                items.append(ParityItem.from_parent(self, name=f"{scenario.name}[parity]", scenario=scenario, runs=runs))
+        return items
+
+
+class InvalidScenarioFile(pytest.Item):
+    """Stands for a scenario file that does not load: it fails with the loader's one-line message."""
+
+    def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+        self.add_marker(ITEM_MARK)
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ScenarioError):
+            return redact(f"invalid scenario file: {excinfo.value}", _secrets(self.config))
+        return super().repr_failure(excinfo, style=style)
+
+    def transcript(self, report: pytest.TestReport) -> dict[str, Any]:
+        location = self.error.location
+        file, line = (location.path, location.line) if location else (str(shown_path(self.path)), 1)
+        failure = report.longreprtext if report.failed else None
+        return transcript.summary_record(self.nodeid, "invalid scenario file", file, line, "invalid", report.outcome, failure=failure, seconds=report.duration)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line = self.error.location.line - 1 if self.error.location else 0
+        return self.path, line, "invalid scenario file"
+
+
+def make_driver(name: str, target: Target, timeout: float, request: pytest.FixtureRequest) -> Driver:
+    """The driver ``name`` on ``target``; a browser driver gets pytest-playwright's ``new_context``."""
+    cls = driver_class(name)
+    if not cls.needs_browser:
+        return cls(target, timeout)
+    if not request.config.pluginmanager.hasplugin("playwright"):
+        raise pytest.UsageError(f"the {name} driver needs pytest-playwright (pip install pytest-playwright), and it is not loaded")
+    tracing = request.config.getoption("--tracing", default="off")
+    # with --tracing on / retain-on-failure pytest-playwright records the trace itself
+    return cls(target, timeout, new_context=request.getfixturevalue("new_context"), trace=tracing == "off")
+
+
+def _run_scenario_item(request: pytest.FixtureRequest) -> None:
+    """The test function of every ScenarioItem (fixtures come through ``request``)."""
+    node = request.node
+    assert isinstance(node, ScenarioItem)
+    node.run(request)
+
+
+class ScenarioItem(pytest.Function):
+    """One scenario run by one driver.
+
+    A ``pytest.Function`` so that fixtures work (the browser driver takes pytest-playwright's
+    ``new_context`` and ``output_path``), created from the YAML file instead of a Python module.
+    """
+
+    def __init__(self, *, scenario: Scenario, driver_name: str, **kwargs: Any) -> None:
+        super().__init__(callobj=_run_scenario_item, **kwargs)
+        self.scenario = scenario
+        self.driver_name = driver_name
+        self.result: RunResult | None = None
+        self.target: Target | None = None
+        self.skip_reason: str | None = None
+        self.failure: HarnessError | None = None
+        self.add_marker(pytest.mark.chat_driver(driver_name))
+        self.add_marker(ITEM_MARK)
+
+    def runtest(self) -> None:
+        _run_scenario_item(self._request)
+
+    def run(self, request: pytest.FixtureRequest) -> None:
+        config = self.config
+        run = settings(config)
+        limits = Limits.starting_now(run.step.seconds(self.scenario.step_timeout), run.scenario.seconds(self.scenario.scenario_timeout))
+        self.target = config.stash[targets_key].for_scenario(self.scenario)
+        info = self.target.info
+        self.user_properties.extend(
+            [("chat_target", self.target.description), ("gradio_version", info.version if info else "unknown"), ("app_mode", info.mode if info else "unknown")]
+        )
+        driver = make_driver(self.driver_name, self.target, min(limits.step, limits.scenario), request)
+        try:
+            try:
+                driver.open(self.scenario)
+            except RequirementsMissing as exc:
+                self.skip_reason = str(exc)
+                pytest.skip(self.skip_reason)
+            updates = Updates(self.scenario) if run.update else None
+            try:
+                self.result = run_scenario(self.scenario, driver, updates, limits)
+            finally:
+                if updates is not None:
+                    config.stash[updates_key].extend(updates.edits)
+        except HarnessError as exc:
+            self.failure = exc
+            if driver.needs_browser:
+                folder = Path(request.getfixturevalue("output_path"))
+                exc.artifacts = driver.save_artifacts(folder)
+                scrub_tree(folder, self.target.secrets)
+            raise
+        finally:
+            driver.close()
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | Any:  # type: ignore[override]
+        exc = excinfo.value
+        if isinstance(exc, HarnessError):
+            return redact(describe_failure(self.scenario, self.driver_name, self.target, exc), _secrets(self.config))
+        shown = super().repr_failure(excinfo)
+        return redact(shown, _secrets(self.config)) if isinstance(shown, str) else shown
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.location.line - 1, f"scenario: {self.scenario.name} [{self.driver_name}]"
+
+    def transcript(self, report: pytest.TestReport, folder: Path) -> dict[str, Any]:
+        """This run as a transcript (partial when it failed), its artifacts copied into ``folder``."""
+        exc = self.failure
+        result = self.result or (exc.result if exc is not None else None)
+        step = exc.step if exc is not None else None
+        target = None
+        if self.target is not None:
+            info = self.target.info
+            version, mode = (info.version, info.mode) if info else ("unknown", "unknown")
+            target = {"description": self.target.description, "gradio_version": version, "app_mode": mode}
+        artifacts = transcript.copy_artifacts(folder, self.nodeid, (exc.artifacts if exc is not None else None) or {})
+        if exc is not None and self.driver_name == "browser" and "trace" not in artifacts:
+            # pytest-playwright's own trace (--tracing on / retain-on-failure) is written after this
+            # report, when its context closes: linked where it will be, not copied
+            if self.config.getoption("--tracing", default="off") != "off":
+                trace = Path(self._request.getfixturevalue("output_path")) / "trace.zip"
+                artifacts["trace"] = os.path.relpath(trace, folder)
+        return transcript.transcript(
+            self.nodeid,
+            self.scenario,
+            self.driver_name,
+            report.outcome,
+            result,
+            history=exc.history if exc is not None else None,
+            failure=report.longreprtext or None if report.failed else None,
+            skip_reason=skip_reason(report),
+            failed_step=step.number if step is not None else None,
+            target=target,
+            artifacts=artifacts,
+            seconds=report.duration,
+        )
+
+
+def skip_reason(report: pytest.TestReport) -> str | None:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return None
+
+
+class ParityItem(pytest.Item):
+    """Fails when the drivers' runs of one scenario ended in different states."""
+
+    def __init__(self, *, scenario: Scenario, runs: list[ScenarioItem], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.runs = runs
+        self.add_marker(ITEM_MARK)
+
+    def runtest(self) -> None:
+        reasons = {run.skip_reason for run in self.runs}
+        if len(reasons) == 1 and None not in reasons:
+            pytest.skip(f"skipped on every driver: {reasons.pop()}")
+        missing = [run.driver_name for run in self.runs if run.result is None]
+        if missing:
+            pytest.skip(f"parity needs every driver's run to finish; {' and '.join(missing)} did not (see its own result)")
+        results = [run.result for run in self.runs if run.result is not None]
+        problems = [p for other in results[1:] for p in compare_runs(results[0], other)]
+        if problems:
+            raise ParityFailed(problems)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ParityFailed):
+            drivers = " and ".join(run.driver_name for run in self.runs)
+            head = f"scenario {self.scenario.name!r} ({self.scenario.location}): the {drivers} drivers disagree"
+            return redact("\n".join([head, *excinfo.value.problems]), _secrets(self.config))
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.location.line - 1, f"scenario: {self.scenario.name} [parity]"
+
+
+class SessionsItem(pytest.Item):
+    """One scenario as N simultaneous API sessions: no session may see another's state."""
+
+    def __init__(self, *, scenario: Scenario, count: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.count = count
+        self.add_marker(ITEM_MARK)
+
+    def runtest(self) -> None:
+        from harness.run.sessions import latency_table, run_sessions
+
+        config = self.config
+        timeout = settings(config).step.seconds(self.scenario.step_timeout)
+        target = config.stash[targets_key].for_scenario(self.scenario)
+        api = driver_class("api")
+        outcome = run_sessions(self.scenario, lambda: api(target, timeout), self.count, timeout)
+        if outcome.skipped:
+            pytest.skip(outcome.skipped)
+        self.user_properties.append(("chat_latency", json.dumps(latency_table(outcome.results))))
+        problems = outcome.problems()
+        if problems:
+            raise SessionsFailed(f"{len(problems)} problem(s) in {self.count} simultaneous sessions against {target}", problems)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, SessionsFailed):
+            head = f"scenario {self.scenario.name!r} [{self.count} sessions] ({self.scenario.location}): {excinfo.value}"
+            return redact("\n".join([head, *excinfo.value.problems]), _secrets(self.config))
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.location.line - 1, f"scenario: {self.scenario.name} [{self.count} sessions]"
+
+
+def transcript_of(item: pytest.Item, report: pytest.TestReport, folder: Path) -> dict[str, Any] | None:
+    """The transcript an item of the harness leaves for ``report`` (None: not one of ours)."""
+    if isinstance(item, ScenarioItem):
+        return item.transcript(report, folder)
+    if isinstance(item, InvalidScenarioFile):
+        return item.transcript(report)
+    if isinstance(item, ParityItem | SessionsItem):
+        scenario = item.scenario
+        driver = "parity" if isinstance(item, ParityItem) else f"{item.count} sessions"
+        failure = report.longreprtext if report.failed else None
+        return transcript.summary_record(
+            item.nodeid,
+            scenario.name,
+            scenario.location.path,
+            scenario.location.line,
+            driver,
+            report.outcome,
+            failure=failure,
+            skip_reason=skip_reason(report),
+            seconds=report.duration,
+            description=scenario.description,
+        )
+    return None

@@ -1,0 +1,138 @@
+"""Which app each scenario runs against, and the apps launched for the session.
+
+The command line (or ini) names one target for every scenario: an app to launch in-process, a
+URL or a Space; otherwise a scenario's own ``app:`` or ``url:`` is used. A remote target is waited
+for once per session, by the main process (which prints the progress); xdist workers get the
+outcome from it (``handed``) instead of waiting again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.errors import TargetError
+from harness.pytest_plugin.settings import Settings
+from harness.spec.model import Scenario
+from harness.target.app import AppInfo, Target
+from harness.target.inprocess import DEFAULT_APP, InProcessApp, load_app
+from harness.target.remote import Credentials, Progress, prepare, token_for
+
+__all__ = ["Targets", "targets_key"]
+
+
+class Targets:
+    """Resolves the target of each scenario and owns the apps it launched."""
+
+    def __init__(self, settings: Settings, handed: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.handed: dict[str, Any] = dict(handed or {})
+        self._remote: dict[str, Target | TargetError] = {}
+        self._launched: dict[str, InProcessApp] = {}
+        self._failed: dict[str, TargetError] = {}
+
+    def _credentials_for(self, key: str) -> Credentials:
+        """The secrets a target gets. A URL from a scenario file gets neither ``--chat-token`` nor the
+        login (a file from a pull request could name any host); ``HF_TOKEN`` only on a Space's host."""
+        kind, _, name = key.partition(":")
+        given, hf_token = self.settings.credentials, self.settings.hf_token
+        if kind == "file-url":
+            return Credentials(token_for(name, None, hf_token), None)
+        return Credentials(token_for(None if kind == "space" else name, given.token, hf_token), given.auth)
+
+    def remote(self, key: str, progress: Progress | None = None) -> Target:
+        """The ready target ``key`` names (``url:...``, ``space:...``, or ``file-url:...`` for a
+        scenario file's own ``url:``), waited for once."""
+        if key not in self._remote:
+            self._remote[key] = self._reach(key, progress)
+        found = self._remote[key]
+        if isinstance(found, TargetError):
+            raise found
+        return found
+
+    def _reach(self, key: str, progress: Progress | None) -> Target | TargetError:
+        credentials = self._credentials_for(key)
+        handed = self.handed.get(key)
+        if handed is not None and "error" in handed:
+            return TargetError(handed["error"])
+        if handed is not None:
+            info = AppInfo(*handed["info"])
+            return Target(handed["url"], handed["description"], token=credentials.token, auth=credentials.auth, info=info)
+        kind, _, name = key.partition(":")
+        try:
+            return prepare(
+                space=name if kind == "space" else None,
+                url=None if kind == "space" else name,
+                credentials=credentials,
+                timeout=self.settings.ready_timeout,
+                progress=progress,
+            )
+        except TargetError as exc:
+            given = self.settings.credentials
+            if kind == "file-url" and (given.token or given.auth):
+                hint = "a scenario file's url: gets no --chat-token and no login; to use them, give the URL with --chat-url"
+                return TargetError(f"{exc} ({hint})")
+            return exc
+
+    def outcomes(self) -> dict[str, Any]:
+        """What the main process found of the remote targets, for the xdist workers (no secrets)."""
+        handed: dict[str, Any] = {}
+        for key, found in self._remote.items():
+            if isinstance(found, TargetError):
+                handed[key] = {"error": str(found)}
+            else:
+                info = [found.info.version, found.info.mode] if found.info else ["unknown", "unknown"]
+                handed[key] = {"url": found.url, "description": found.description, "info": info}
+        return handed
+
+    def for_scenario(self, scenario: Scenario) -> Target:
+        settings = self.settings
+        if settings.remote_key:
+            return self.remote(settings.remote_key)
+        if settings.app:
+            return self._launch(settings.app)
+        if scenario.url:
+            return self.remote(f"file-url:{Target.from_url(scenario.url).url}")
+        return self._launch(scenario.app or DEFAULT_APP)
+
+    def describe(self) -> str | None:
+        """The header line: what the session tests (None: nothing to say, e.g. a project without scenarios)."""
+        settings = self.settings
+        if settings.remote_key:
+            try:
+                return f"target: {self.remote(settings.remote_key)}"
+            except TargetError as exc:
+                return f"target: {settings.space or settings.url} -- NOT READY: {exc}"
+        spec = settings.app or DEFAULT_APP
+        try:
+            mode = str(getattr(load_app(spec), "mode", None) or "unknown")
+        except TargetError as exc:
+            return f"target: {spec} (in-process) -- cannot load: {exc}" if settings.app else None
+        import gradio as gr
+
+        return f"target: {spec} (launched in-process per worker) ({AppInfo(gr.__version__, mode)})"
+
+    def _launch(self, spec: str) -> Target:
+        if spec in self._failed:
+            raise self._failed[spec]
+        if spec not in self._launched:
+            app = InProcessApp(spec)
+            try:
+                app.start()
+            except TargetError as exc:
+                app.close()
+                self._failed[spec] = exc
+                raise
+            self._launched[spec] = app
+        target = self._launched[spec].target
+        assert target is not None
+        return target
+
+    def close(self) -> None:
+        for app in self._launched.values():
+            app.close()
+        self._launched.clear()
+
+
+targets_key = pytest.StashKey[Targets]()
