@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.gradio.history import Message
-    from harness.spec.model import Step
+    from harness.spec.steps import Step
 
 __all__ = [
     "ActionError",

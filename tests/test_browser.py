@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, launch_with_fallback
-from harness.errors import BrowserNotFound
+from harness.errors import BrowserNotFound, Location
 from harness.gradio.history import Message
 from harness.run.parity import compare_runs
 from harness.run.runner import Observation, RunResult, StepResult
-from harness.spec.model import Expectation, Scenario, Step
+from harness.spec.model import Expectation, Scenario
+from harness.spec.steps import Expect
 
 # -- finding a browser --------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ def _run(driver: str, histories: list[list[Message]], components: dict[str, Any]
     scenario = Scenario("s", (), location=None)  # type: ignore[arg-type]
     result = RunResult(scenario, driver)
     for number, history in enumerate(histories, start=1):
-        step = Step("expect", number, location=f"s.chat.yaml:{number}", expectation=Expectation())  # type: ignore[arg-type]
+        step = Expect(number=number, location=Location("s.chat.yaml", number), expectation=Expectation())
         result.steps.append(StepResult(step, 0.0, observation=Observation(history, dict(components or {}))))
     result.final_history = histories[-1] if histories else []
     return result

@@ -22,6 +22,7 @@ from harness.gradio.appconfig import AppConfig
 from harness.run.runner import missing_requirements, run_scenario
 from harness.spec.loader import load_file
 from harness.spec.model import Scenario
+from harness.spec.steps import Expect
 from harness.target.app import Target
 from harness.target.inprocess import InProcessApp
 
@@ -40,7 +41,7 @@ def _bundled(files: Sequence[str] = ()) -> list[Scenario]:
 def test_every_action_and_streaming_is_covered() -> None:
     kinds = {step.kind for s in _bundled() for step in s.steps}
     assert kinds >= ACTIONS | {"expect"}
-    assert any(step.expectation and step.expectation.stream_min_updates for s in _bundled() for step in s.steps)
+    assert any(isinstance(step, Expect) and step.expectation.stream_min_updates for s in _bundled() for step in s.steps)
 
 
 def _run_bundled(pytester: pytest.Pytester, *args: str, files: Sequence[str] = ()) -> pytest.RunResult:

@@ -9,6 +9,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.spec.loader import load_file, load_text, schema
+from harness.spec.steps import Call, Expect, Like, Send
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,9 +41,10 @@ def test_steps_and_lines() -> None:
         ("clear", 8),
         ("expect", 9),
     ]
-    assert scenario.steps[1].args == {"text": "there"}
-    assert scenario.steps[3].index == -1
-    assert scenario.steps[6].expectation is not None and scenario.steps[6].expectation.history_length == 0
+    send, like, expect = scenario.steps[1], scenario.steps[3], scenario.steps[6]
+    assert isinstance(send, Send) and (send.text, send.files, send.stop_after) == ("there", (), None)
+    assert isinstance(like, Like) and like.index == -1
+    assert isinstance(expect, Expect) and expect.expectation.history_length == 0
 
 
 def test_several_scenarios_per_file() -> None:
@@ -99,10 +101,11 @@ def test_call_takes_positional_or_named_arguments() -> None:
         "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n  - call: {api_name: /respond, args: {message: hi}, result: 3}\n  - call: {api_name: /respond}\n",
         "f.yaml",
     )
-    positional, named, bare = (s.args for s in scenario.steps)
-    assert positional["args"] == ["hi", 2]
-    assert named["args"] == {"message": "hi"} and named["result"].matches(3) and not named["result"].matches(4)
-    assert bare["args"] == []
+    positional, named, bare = scenario.steps
+    assert isinstance(positional, Call) and isinstance(named, Call) and isinstance(bare, Call)
+    assert positional.args == ["hi", 2] and positional.api_name == "/respond"
+    assert named.args == {"message": "hi"} and named.result is not None and named.result.matches(3) and not named.result.matches(4)
+    assert bare.args == [] and bare.result is None
 
 
 def test_requires_gradio_compares_versions() -> None:

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 from harness.errors import RequirementsMissing
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
-from harness.spec.model import HasParts, Scenario, Step
+from harness.spec.model import HasParts, Scenario
+from harness.spec.steps import Action
 from harness.target.app import Target
 
 __all__ = ["ActionRecord", "Driver", "EventRecord"]
@@ -71,7 +72,7 @@ class Driver(ABC):
         """Start a fresh session (no history shared with any other scenario)."""
 
     @abstractmethod
-    def perform(self, step: Step) -> ActionRecord:
+    def perform(self, step: Action) -> ActionRecord:
         """Do an action step and wait until the app is idle again."""
 
     @abstractmethod

@@ -96,12 +96,17 @@ def feedback_option(chatbot: Component, option: str) -> str:
     return option
 
 
-def option_target(history: Sequence[Message], args: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:
-    """The message offering the option and the option: ``(message position, option position, option)``."""
-    if args.get("index") is not None:
-        position = resolve_index(int(args["index"]), len(history))
+def option_target(
+    history: Sequence[Message], *, index: int | None = None, value: str | None = None, label: str | None = None, option: str | None = None
+) -> tuple[int, int, dict[str, Any]]:
+    """The message offering the option and the option: ``(message position, option position, option)``.
+
+    The option is named by its ``value``, its ``label``, or either (``option``); the message by
+    ``index`` (default: the last message that offers options)."""
+    if index is not None:
+        position = resolve_index(index, len(history))
         if position is None:
-            raise ActionError(f"index {args['index']} is outside the history ({len(history)} messages)")
+            raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
         if not history[position].options:
             raise ActionError(f"message {position} offers no options")
     else:
@@ -110,32 +115,31 @@ def option_target(history: Sequence[Message], args: dict[str, Any]) -> tuple[int
             raise ActionError("no message offers options")
         position = offering[-1]
     options = list(history[position].options)
-    for i, option in enumerate(options):
-        value, label = str(option.get("value")), option.get("label")
-        if ("value" in args and args["value"] == value) or ("label" in args and args["label"] == label) or ("option" in args and args["option"] in (value, label)):
-            return position, i, option
-    wanted = args.get("value") or args.get("label") or args.get("option")
+    for i, offered in enumerate(options):
+        shown_value, shown_label = str(offered.get("value")), offered.get("label")
+        if value == shown_value or (label is not None and label == shown_label) or (option is not None and option in (shown_value, shown_label)):
+            return position, i, offered
+    wanted = value or label or option
     shown = ", ".join(f"{o.get('label') or o.get('value')!r}" for o in options)
     raise ActionError(f"message {position} offers no option {wanted!r}; it offers {shown}")
 
 
-def example_target(chatbot: Component, history: Sequence[Message], args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """The example a ``select_example`` step clicks: ``(position, example)``."""
+def example_target(chatbot: Component, history: Sequence[Message], *, index: int | None = None, text: str | None = None) -> tuple[int, dict[str, Any]]:
+    """The example a ``select_example`` step clicks, by position or text: ``(position, example)``."""
     examples = [e for e in chatbot.props.get("examples") or [] if isinstance(e, dict)]
     if not examples:
         raise ActionError(f"the chatbot {chatbot.name} offers no examples (gr.Chatbot(examples=...) or gr.ChatInterface(examples=...))")
     if history:
         raise ActionError("examples are shown only while the chat is empty")
-    if "index" in args:
-        index = int(args["index"])
+    if index is not None:
         if not 0 <= index < len(examples):
             raise ActionError(f"example {index} does not exist; the chatbot offers {len(examples)}")
         return index, examples[index]
     for i, example in enumerate(examples):
-        if args.get("text") in (example.get("text"), example.get("display_text")):
+        if text in (example.get("text"), example.get("display_text")):
             return i, example
     shown = ", ".join(repr(e.get("display_text") or e.get("text")) for e in examples)
-    raise ActionError(f"no example {args.get('text')!r}; the chatbot offers {shown}")
+    raise ActionError(f"no example {text!r}; the chatbot offers {shown}")
 
 
 def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Dependency, tuple[int, str]]:

@@ -27,7 +27,8 @@ from harness.drivers.base import ActionRecord
 from harness.errors import ScenarioError
 from harness.gradio.history import Message
 from harness.spec.matchers import compile_matcher, is_exact, jsonable
-from harness.spec.model import Scenario, Step
+from harness.spec.model import Scenario
+from harness.spec.steps import Step
 
 __all__ = ["Edit", "Updates", "message_spec", "write_edits"]
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.gradio.history import Message
 from harness.run.runner import RunResult
+from harness.spec.steps import Expect
 
 __all__ = ["compare_runs"]
 
@@ -56,7 +57,8 @@ def compare_runs(first: RunResult, second: RunResult, names: tuple[str, str] | N
             va, vb = entry.observation.components.get(name), other.observation.components.get(name)
             if va != vb:
                 problems.append(f"component {name!r} {where}:\n  {names[0]:<{width}}: {_show(va)}\n  {names[1]:<{width}}: {_show(vb)}")
-        if entry.step.expectation is not None and entry.step.expectation.input is not None and entry.observation.input != other.observation.input:
+        checks_input = isinstance(entry.step, Expect) and entry.step.expectation.input is not None
+        if checks_input and entry.observation.input != other.observation.input:
             problems.append(f"input box {where}:\n  {names[0]:<{width}}: {_show(entry.observation.input)}\n  {names[1]:<{width}}: {_show(other.observation.input)}")
         if problems:
             return problems

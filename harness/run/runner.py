@@ -16,7 +16,8 @@ from harness.errors import AppRaised, ExpectationFailed, HarnessError, OutOfTime
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
 from harness.run.diff import format_history, history_diff
-from harness.spec.model import Expectation, MessageExpectation, Scenario, Step
+from harness.spec.model import Expectation, MessageExpectation, Scenario
+from harness.spec.steps import Action, Call, Expect, Step
 
 __all__ = ["Limits", "Observation", "RunResult", "StepResult", "Updater", "check_expectation", "missing_requirements", "run_scenario"]
 
@@ -239,7 +240,7 @@ def run_scenario(scenario: Scenario, driver: Driver, update: Updater | None = No
                 if limits is not None:
                     timeout, cut = limits.for_next_step(step.label)
                     driver.set_timeout(timeout)
-                if step.expectation is not None:
+                if isinstance(step, Expect):
                     seen = observe(driver, step.expectation, last_action)
                     entry.observation = seen
                     result.asserted_components.update(seen.components)
@@ -247,11 +248,12 @@ def run_scenario(scenario: Scenario, driver: Driver, update: Updater | None = No
                         result.asserted_components["(input box)"] = seen.input
                     sections = check_expectation(step.expectation, seen)
                     if update is not None:
-                        errored = previous is not None and previous.expectation is None and last_action is not None and last_action.error is not None
+                        errored = isinstance(previous, Action) and last_action is not None and last_action.error is not None
                         sections = update.expectation(step, seen, sections, errored)
                     if sections:
                         raise ExpectationFailed(f"{step.label} at {step.location}", "\n".join(sections))
                 else:
+                    assert isinstance(step, Action)
                     last_action = entry.action = driver.perform(step)
                     _after_action(step, last_action, scenario, update)
             except HarnessError as caught:
@@ -280,19 +282,18 @@ def missing_requirements(scenario: Scenario, driver: Driver | AppConfig) -> str 
     return scenario.missing_requirements(driver)
 
 
-def _after_action(step: Step, action: ActionRecord, scenario: Scenario, update: Updater | None) -> None:
+def _after_action(step: Action, action: ActionRecord, scenario: Scenario, update: Updater | None) -> None:
     """An app error fails the step unless the next step expects it (or, updating, may record it);
     a call's result is checked here."""
     if action.error is not None:
         following = scenario.steps[step.number] if step.number < len(scenario.steps) else None
-        expected_next = following is not None and following.expectation is not None and (following.expectation.error is not None or update is not None)
+        expected_next = isinstance(following, Expect) and (following.expectation.error is not None or update is not None)
         if not expected_next:
             raise AppRaised(f"the app raised an error during {step.label}: {action.error}")
-    expected = step.args.get("result")
-    if step.kind == "call" and expected is not None and (why := expected.mismatch(action.result)):
+    if isinstance(step, Call) and step.result is not None and (why := step.result.mismatch(action.result)):
         if update is not None and update.result(step, action):
             return
-        raise ExpectationFailed(f"{step.label} at {step.location}", f"{step.args['api_name']} returned: {why}")
+        raise ExpectationFailed(f"{step.label} at {step.location}", f"{step.api_name} returned: {why}")
 
 
 def _out_of_time(exc: HarnessError, limits: Limits) -> OutOfTime:

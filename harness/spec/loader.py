@@ -25,8 +25,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
 from harness.spec.matchers import Matcher, compile_matcher, did_you_mean, plain
-from harness.spec.model import ACTIONS, Expectation, FileExpectation, MessageExpectation, Scenario, Step
+from harness.spec.model import Expectation, FileExpectation, MessageExpectation, Scenario
 from harness.spec.sandbox import Sandbox
+from harness.spec.steps import STEP_TYPES, Expect, Step
 
 __all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema", "schema_path"]
 
@@ -34,7 +35,6 @@ SCHEMA_FILE = "scenario.schema.json"
 
 log = logging.getLogger(__name__)
 
-STEP_KINDS = (*ACTIONS, "expect")
 #: deepest nesting of mappings and lists a scenario file may have (a scenario needs a handful)
 MAX_DEPTH = 50
 
@@ -235,51 +235,23 @@ class _FileLoader:
     def step(self, node: Any, number: int, steps: Any) -> Step:
         line = _line_of(steps, [number - 1], 1)
         where = f"step {number}"
-        if isinstance(node, str) and node in STEP_KINDS:
+        if isinstance(node, str) and node in STEP_TYPES:
             raise ScenarioError(f"{where}: write {node!r} as a mapping, e.g. '- {node}: {{}}'", self.at(line))
         if not isinstance(node, Mapping) or not node:
-            raise ScenarioError(f"{where}: a step is a mapping with one of {', '.join(STEP_KINDS)}, not {_kind(node)}", self.at(line))
+            raise ScenarioError(f"{where}: a step is a mapping with one of {', '.join(STEP_TYPES)}, not {_kind(node)}", self.at(line))
         if len(node) != 1:
             raise ScenarioError(f"{where}: a step has exactly one key, got {', '.join(map(str, node))}; split it into separate steps", self.at(line))
         ((kind, value),) = node.items()
-        if kind not in STEP_KINDS:
-            raise ScenarioError(f"{where}: unknown step {kind!r}{did_you_mean(str(kind), STEP_KINDS)}; steps are {', '.join(STEP_KINDS)}", self.at(line))
+        if kind not in STEP_TYPES:
+            raise ScenarioError(f"{where}: unknown step {kind!r}{did_you_mean(str(kind), STEP_TYPES)}; steps are {', '.join(STEP_TYPES)}", self.at(line))
         where = f"step {number} ({kind})"
         self.validate(f"$defs/steps/{kind}", node, line, where)
         location = self.at(line)
         source = plain(value)
-        if kind == "expect":
-            return Step(kind, number, location, expectation=self.expectation(value, line, where), source=source)
-        return Step(kind, number, location, args=self.action_args(kind, value, line, where), source=source)
-
-    def action_args(self, kind: str, value: Any, line: int, where: str) -> dict[str, Any]:
-        """An action's arguments in one form per kind (shorthands expanded, paths resolved)."""
-        if kind == "send":
-            if isinstance(value, str):
-                return {"text": value}
-            args: dict[str, Any] = {"text": value["text"]}
-            if "files" in value:
-                args["files"] = [self.file(f, value["files"], i, line, where) for i, f in enumerate(value["files"])]
-            if "stop_after" in value:
-                args["stop_after"] = int(value["stop_after"])
-            return args
-        if kind == "select_option" and isinstance(value, str):
-            return {"option": value}
-        if kind == "select_example":
-            if isinstance(value, int):
-                return {"index": value}
-            if isinstance(value, str):
-                return {"text": value}
-        if kind == "set":
-            return {"values": dict(value)}
-        if kind == "call":
-            given = value.get("args")
-            call_args: Any = {str(k): v for k, v in given.items()} if isinstance(given, dict) else list(given or [])
-            args = {"api_name": value["api_name"], "args": call_args}
-            if "result" in value:
-                args["result"] = self.matcher(value["result"], value, ["result"], line, where)
-            return args
-        return dict(value or {})
+        if kind == Expect.kind:
+            return Expect(number=number, location=location, source=source, expectation=self.expectation(value, line, where))
+        cls = STEP_TYPES[kind]
+        return cls(number=number, location=location, source=source, **cls.parse(value, _StepValues(self, value, line, where)))
 
     def file(self, name: str, parent: Any, index: int, base_line: int, where: str) -> str:
         """A file a step attaches, relative to the scenario file; it must exist, inside the sandbox."""
@@ -352,6 +324,19 @@ class _FileLoader:
             stream_within=self.seconds(value, ["stream", "within"], line),
             error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
         )
+
+
+class _StepValues:
+    """What a step's ``parse`` asks of the loader, with the step's place for error messages."""
+
+    def __init__(self, loader: _FileLoader, value: Any, line: int, where: str) -> None:
+        self.loader, self.value, self.line, self.where = loader, value, line, where
+
+    def file(self, name: str, index: int) -> str:
+        return self.loader.file(name, self.value["files"], index, self.line, self.where)
+
+    def matcher(self, spec: Any, key: str) -> Matcher:
+        return self.loader.matcher(spec, self.value, [key], self.line, self.where)
 
 
 def seconds(value: Any) -> float:

@@ -1,21 +1,21 @@
 """The scenario model: what a YAML scenario means once it has been loaded and checked.
 
-Nothing here knows about YAML, HTTP or browsers; ``loader`` builds these objects and the runner
-hands the steps to a driver.
+Nothing here knows about YAML, HTTP or browsers; ``loader`` builds these objects (the steps are
+in ``steps``) and the runner hands the steps to a driver.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness.errors import Location
 from harness.spec.matchers import Matcher
 
-__all__ = ["ACTIONS", "Expectation", "FileExpectation", "MessageExpectation", "Scenario", "Step"]
+if TYPE_CHECKING:
+    from harness.spec.steps import Step
 
-#: Step kinds that act on the app; ``expect`` is the only other kind.
-ACTIONS: tuple[str, ...] = ("send", "undo", "retry", "like", "dislike", "feedback", "edit", "clear", "select_option", "select_example", "set", "call")
+__all__ = ["Expectation", "FileExpectation", "HasParts", "MessageExpectation", "Scenario"]
 
 
 @dataclass(frozen=True)
@@ -57,28 +57,6 @@ class Expectation:
     @property
     def checks_stream(self) -> bool:
         return any(v is not None for v in (self.stream_min_updates, self.stream_final, self.stream_first_update_within, self.stream_within)) or self.stream_growing
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a scenario: an action with its arguments, or an expectation."""
-
-    kind: str
-    number: int
-    location: Location
-    args: dict[str, Any] = field(default_factory=dict)
-    expectation: Expectation | None = None
-    #: the step's value as written (plain data), for --update-expectations and transcripts
-    source: Any = field(default=None, compare=False, repr=False)
-
-    @property
-    def label(self) -> str:
-        return f"step {self.number} ({self.kind})"
-
-    @property
-    def index(self) -> int | None:
-        value = self.args.get("index")
-        return int(value) if value is not None else None
 
 
 class HasParts(Protocol):

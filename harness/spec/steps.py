@@ -1,0 +1,242 @@
+"""The steps of a scenario, one class each: what a person does (``Send``, ``Undo``, ``Retry``, ...)
+and what a scenario checks (``Expect``).
+
+Each class knows its YAML key (``kind``) and turns its YAML value into its fields (``parse``,
+with the loader's help for what needs a file or a line number: attached files, matchers). The
+loader finds the class by its key in ``STEP_TYPES``; drivers dispatch on the class with ``match``.
+Adding an action is a class here, its entry in the JSON Schema, and a ``case`` in each driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from harness.errors import Location
+from harness.spec.matchers import Matcher
+
+if TYPE_CHECKING:
+    from harness.spec.model import Expectation
+
+__all__ = [
+    "ACTIONS",
+    "STEP_TYPES",
+    "Action",
+    "Call",
+    "Clear",
+    "Dislike",
+    "Edit",
+    "Expect",
+    "Feedback",
+    "Like",
+    "Retry",
+    "SelectExample",
+    "SelectOption",
+    "Send",
+    "Set",
+    "Step",
+    "StepValues",
+    "Undo",
+]
+
+
+class StepValues(Protocol):
+    """What a step's ``parse`` may ask of the loader: the parts that need the file or its lines."""
+
+    def file(self, name: str, index: int) -> str:
+        """The attached file ``name`` (the ``index``-th of its list), resolved and checked."""
+        ...
+
+    def matcher(self, spec: Any, key: str) -> Matcher:
+        """The matcher written under ``key`` of the step's value."""
+        ...
+
+
+STEP_TYPES: dict[str, type[Step]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One step of a scenario: where it is, and its value as written (for reports and updates)."""
+
+    kind: ClassVar[str]
+    number: int
+    location: Location
+    #: the step's value as written (plain data), for --update-expectations and transcripts
+    source: Any = field(default=None, compare=False, repr=False)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            STEP_TYPES[cls.kind] = cls
+
+    @property
+    def label(self) -> str:
+        return f"step {self.number} ({self.kind})"
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        """The step's fields from its YAML value (already checked against the schema)."""
+        return dict(value or {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action(Step):
+    """A step that acts on the app the way a person does."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Send(Action):
+    """Type into the chat's textbox (attaching files), press Enter; with ``stop_after``, press Stop
+    once that many updates streamed in."""
+
+    kind = "send"
+    text: str
+    files: tuple[str, ...] = ()
+    stop_after: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        if isinstance(value, str):
+            return {"text": value}
+        files = tuple(values.file(str(name), i) for i, name in enumerate(value.get("files") or ()))
+        stop_after = value.get("stop_after")
+        return {"text": str(value["text"]), "files": files, "stop_after": int(stop_after) if stop_after is not None else None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Undo(Action):
+    """The Undo icon under the last reply (``index``, if given, must lie in the last exchange)."""
+
+    kind = "undo"
+    index: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry(Action):
+    """The Retry icon under the last reply."""
+
+    kind = "retry"
+    index: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Like(Action):
+    """The thumbs-up icon of a reply (default: the last); again on a liked reply toggles it off."""
+
+    kind = "like"
+    index: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dislike(Action):
+    """The thumbs-down icon of a reply (default: the last)."""
+
+    kind = "dislike"
+    index: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Feedback(Action):
+    """A custom feedback option (the flag icon) of a reply (default: the last)."""
+
+    kind = "feedback"
+    option: str
+    index: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit(Action):
+    """Edit on a message, type the new text, Submit."""
+
+    kind = "edit"
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clear(Action):
+    """The trash icon."""
+
+    kind = "clear"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelectOption(Action):
+    """Click an option a message offers, by value, label, or either (``option``)."""
+
+    kind = "select_option"
+    value: str | None = None
+    shown_as: str | None = None  # the option's label as shown (``label:`` in YAML)
+    option: str | None = None
+    index: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        if isinstance(value, str):
+            return {"option": value}
+        fields = dict(value)
+        if "label" in fields:
+            fields["shown_as"] = fields.pop("label")
+        return fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelectExample(Action):
+    """Click an example of the empty chat, by position or text."""
+
+    kind = "select_example"
+    index: int | None = None
+    text: str | None = None
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        if isinstance(value, bool):  # a YAML boolean is no position (the schema refuses it too)
+            return {}
+        if isinstance(value, int):
+            return {"index": value}
+        if isinstance(value, str):
+            return {"text": value}
+        return dict(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Set(Action):
+    """Type into other textboxes, move sliders, tick checkboxes, by label or elem_id."""
+
+    kind = "set"
+    values: Mapping[str, Any]
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        return {"values": {str(k): v for k, v in value.items()}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call(Action):
+    """Call a named endpoint through gradio_client and check what it returns (``result``)."""
+
+    kind = "call"
+    api_name: str
+    args: list[Any] | dict[str, Any] = field(default_factory=list)
+    result: Matcher | None = None
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        given = value.get("args")
+        args: list[Any] | dict[str, Any] = {str(k): v for k, v in given.items()} if isinstance(given, Mapping) else list(given or [])
+        result = values.matcher(value["result"], "result") if "result" in value else None
+        return {"api_name": str(value["api_name"]), "args": args, "result": result}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expect(Step):
+    """Check the chat as it is now (the loader builds the ``Expectation``)."""
+
+    kind = "expect"
+    expectation: Expectation
+
+
+#: the step kinds that act on the app, in the order the documentation lists them
+ACTIONS: tuple[str, ...] = tuple(kind for kind, cls in STEP_TYPES.items() if issubclass(cls, Action))
