@@ -19,7 +19,8 @@ from typing import Any
 import httpcore  # noqa: F401
 import pytest
 
-from harness.target.inprocess import free_port, wait_until_ready
+from harness.target.inprocess import free_port
+from harness.target.readiness import wait_until_ready
 
 pytest_plugins = ["tests.leaks"]
 

@@ -8,8 +8,6 @@ killed, and the run fails (exit code 1).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 
@@ -17,21 +15,18 @@ def leftovers(grace: float) -> list[str]:
     """The children of this process still running after ``grace`` seconds (killed), described."""
     import psutil
 
-    me = psutil.Process()
-    deadline = time.monotonic() + grace
-    while True:
-        alive = []
-        for child in me.children(recursive=True):
-            try:
-                if child.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(child)
-            except psutil.NoSuchProcess:
-                continue
-        if not alive or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)  # polling with a deadline: processes finishing their shutdown
+    def running(process: psutil.Process) -> bool:
+        try:
+            return process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    children = [child for child in psutil.Process().children(recursive=True) if running(child)]
+    _, alive = psutil.wait_procs(children, timeout=grace)  # processes finishing their shutdown
     described = []
     for child in alive:
+        if not running(child):
+            continue
         try:
             described.append(f"pid {child.pid}: {' '.join(child.cmdline())[:200]}")
             child.kill()

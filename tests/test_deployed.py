@@ -19,7 +19,8 @@ import pytest
 from harness.errors import TargetError
 from harness.output.secrets import MASK
 from harness.spec.loader import load_file
-from harness.target.remote import Credentials, prepare
+from harness.target.credentials import Credentials
+from harness.target.remote import prepare
 from tests.conftest import ROOT, served
 from tests.deployed import FakeHub, behind_nginx, fake_hub, gradio5_python, recording_server
 from tests.test_bundled import _assert_all_pass, _run_bundled

@@ -90,7 +90,7 @@ def _report(command: str, target: str, ready_timeout: float) -> Any:
 
     from harness.cli.inspect import inspect_target
     from harness.errors import TargetError
-    from harness.target.remote import Credentials, parse_login, token_for
+    from harness.target.credentials import Credentials, parse_login, token_for
 
     login = os.environ.get("CHAT_HARNESS_AUTH")
     try:

@@ -14,7 +14,8 @@ from typing import Any
 
 from harness.errors import TargetError
 from harness.gradio.appconfig import AppConfig, Component
-from harness.target.remote import DEFAULT_READY_TIMEOUT, NO_CREDENTIALS, Credentials, reach
+from harness.target.credentials import NO_CREDENTIALS, Credentials
+from harness.target.remote import DEFAULT_READY_TIMEOUT, reach
 
 __all__ = ["CHAT_EVENTS", "AppReport", "inspect_config", "inspect_target", "render"]
 

@@ -18,7 +18,7 @@ from gradio_client.utils import TooManyRequestsError
 
 from harness.errors import ActionError, TargetError
 from harness.target.app import Target
-from harness.waiting import RETRY_STATUSES, Backoff
+from harness.waiting import OPEN_BOUND, RETRY_STATUSES, TryAgain, with_retries
 
 __all__ = ["call_endpoint", "connect", "ssl_context"]
 
@@ -43,16 +43,19 @@ def connect(target: Target, timeout: float) -> Client:
 
     The target's token goes to gradio_client (which sends it to the app's host only, as the
     ``x-hf-authorization`` header the Space proxy checks and strips); its login to ``auth``.
-    No connection, a timeout, 429 and 502-504 are retried with backoff (``harness.retry``).
+    No connection, a timeout, 429 and 502-504 are retried with backoff (``harness.waiting``).
     """
-    backoff = Backoff(timeout, f"connecting to {target.url}")
-    while True:
+
+    def attempt() -> Client:
         try:
             return _client(target, timeout)
         except TargetError as exc:
             why, retry_after = _infrastructure(target, exc.__cause__ or exc.__context__)
-            if why is None or not backoff.wait(why, retry_after):
-                raise TargetError(f"{exc}{backoff.gave_up()}") from None
+            if why is None:
+                raise TargetError(str(exc)) from None
+            raise TryAgain(why, str(exc), retry_after) from None
+
+    return with_retries(attempt, bound=min(timeout, OPEN_BOUND), what=f"connecting to {target.url}")
 
 
 def _infrastructure(target: Target, error: BaseException | None) -> tuple[str | None, str | None]:

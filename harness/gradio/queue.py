@@ -22,7 +22,7 @@ import httpx
 from httpx_sse import connect_sse
 
 from harness.errors import TargetError
-from harness.waiting import RETRY_STATUSES, Backoff
+from harness.waiting import OPEN_BOUND, RETRY_STATUSES, TryAgain, with_retries
 
 __all__ = ["QueueSession"]
 
@@ -57,16 +57,18 @@ class QueueSession:
 
     def join(self, body: dict[str, Any], name: str) -> str:
         """Queue a call; its event id."""
-        backoff = Backoff(self.timeout, f"queueing {name}")
-        while True:
+
+        def attempt() -> str:
             joined = self.http.post(self.base + "queue/join", json=body)
             event_id = _json(joined).get("event_id")
-            if joined.status_code in RETRY_STATUSES and backoff.wait(f"HTTP {joined.status_code}", joined.headers.get("retry-after")):
-                continue
-            break
-        if joined.status_code != 200 or not event_id:
-            raise TargetError(f"the app refused to queue {name} (HTTP {joined.status_code}: {joined.text[:200]}){backoff.gave_up()}")
-        return str(event_id)
+            if joined.status_code == 200 and event_id:
+                return str(event_id)
+            failure = f"the app refused to queue {name} (HTTP {joined.status_code}: {joined.text[:200]})"
+            if joined.status_code in RETRY_STATUSES:
+                raise TryAgain(f"HTTP {joined.status_code}", failure, joined.headers.get("retry-after"))
+            raise TargetError(failure)
+
+        return with_retries(attempt, bound=min(self.timeout, OPEN_BOUND), what=f"queueing {name}")
 
     def messages(self, event_id: str, name: str, cancelled: threading.Event) -> Iterator[dict[str, Any]]:
         """The messages of ``event_id`` on the session's event stream, up to and with

@@ -17,7 +17,8 @@ import pytest
 from harness.drivers import available_drivers
 from harness.pytest_plugin.options import DEFAULT_SCENARIO_TIMEOUT, DEFAULT_TIMEOUT, OPTIONS
 from harness.spec.sandbox import Sandbox
-from harness.target.remote import DEFAULT_READY_TIMEOUT, Credentials, parse_login, split_login
+from harness.target.credentials import Credentials, parse_login, split_login
+from harness.target.remote import DEFAULT_READY_TIMEOUT
 
 __all__ = ["Budget", "Settings", "settings", "settings_key"]
 

@@ -16,8 +16,9 @@ from harness.errors import TargetError
 from harness.pytest_plugin.settings import Settings
 from harness.spec.model import Scenario
 from harness.target.app import AppInfo, Target
+from harness.target.credentials import Credentials, token_for
 from harness.target.inprocess import DEFAULT_APP, InProcessApp, load_app
-from harness.target.remote import Credentials, Progress, prepare, token_for
+from harness.target.remote import Progress, prepare
 
 __all__ = ["Targets", "targets_key"]
 

@@ -13,16 +13,14 @@ import logging
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from harness.errors import TargetError
 from harness.target.app import AppInfo, Target
+from harness.target.readiness import wait_until_ready
 
-__all__ = ["DEFAULT_APP", "InProcessApp", "free_port", "load_app", "wait_until_ready"]
+__all__ = ["DEFAULT_APP", "InProcessApp", "free_port", "load_app"]
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +55,6 @@ def load_app(spec: str) -> Any:
     if not isinstance(app, gr.Blocks):
         raise TargetError(f"{spec} is a {type(app).__name__}, not a Gradio app (gr.Blocks / gr.ChatInterface)")
     return app
-
-
-def wait_until_ready(url: str, timeout: float, *, process: Any = None) -> None:
-    """Poll ``{url}config`` until it answers 200, or raise ``TargetError`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    delay = 0.02
-    with httpx.Client(timeout=2.0) as client:
-        while True:
-            if process is not None and process.poll() is not None:
-                raise TargetError(f"the app process exited with code {process.returncode} before {url} answered")
-            try:
-                response = client.get(url + "config")
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if time.monotonic() >= deadline:
-                raise TargetError(f"{url} did not answer within {timeout:g}s (last: {last})")
-            time.sleep(delay)  # polling a condition, with a bounded deadline
-            delay = min(delay * 2, 0.5)
 
 
 class InProcessApp:

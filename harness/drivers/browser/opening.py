@@ -8,7 +8,7 @@ from typing import Any
 
 from harness.errors import TargetError, first_line
 from harness.target.app import Target
-from harness.waiting import RETRY_STATUSES, Backoff
+from harness.waiting import OPEN_BOUND, RETRY_STATUSES, TryAgain, with_retries
 
 __all__ = ["load_page", "log_in", "send_token_to_the_app_only"]
 
@@ -28,19 +28,22 @@ def load_page(page: Any, target: Target, timeout: float) -> None:
     """Open the app's page; no connection, 429 and 502-504 are retried with backoff (``harness.waiting``)."""
     from playwright.sync_api import Error as PlaywrightError
 
-    backoff = Backoff(timeout, f"loading {target.url} in the browser")
-    while True:
+    def attempt() -> None:
         try:
             response = page.goto(target.url, wait_until="domcontentloaded")
         except PlaywrightError as exc:
-            if "ERR_CONNECTION" in str(exc) and backoff.wait(first_line(exc)):
-                continue
-            raise TargetError(f"the browser cannot open {target.url}: {first_line(exc)}{backoff.gave_up()}") from None
+            failure = f"the browser cannot open {target.url}: {first_line(exc)}"
+            if "ERR_CONNECTION" in str(exc):
+                raise TryAgain(first_line(exc), failure) from None
+            raise TargetError(failure) from None
         if response is None or response.ok:
             return
-        if response.status in RETRY_STATUSES and backoff.wait(f"HTTP {response.status}", response.headers.get("retry-after")):
-            continue
-        raise TargetError(f"{target.url} answered HTTP {response.status} to the browser{backoff.gave_up()}")
+        failure = f"{target.url} answered HTTP {response.status} to the browser"
+        if response.status in RETRY_STATUSES:
+            raise TryAgain(f"HTTP {response.status}", failure, response.headers.get("retry-after"))
+        raise TargetError(failure)
+
+    with_retries(attempt, bound=min(timeout, OPEN_BOUND), what=f"loading {target.url} in the browser")
 
 
 def log_in(page: Any, target: Target, auth: tuple[str, str], timeout: float) -> None:
