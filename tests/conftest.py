@@ -17,6 +17,10 @@ from typing import Any
 # that test, the next import would make new classes, and httpx would then let httpcore.ConnectError
 # through unmapped (seen as a readiness poll of served() failing with it)
 import httpcore  # noqa: F401
+
+# likewise gradio (and numpy under it): a pytester test that happens to import it first would have
+# it dropped from sys.modules afterwards, and numpy cannot be imported a second time in a process
+import gradio  # noqa: F401
 import pytest
 
 from harness.target.inprocess import free_port

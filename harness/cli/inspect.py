@@ -1,4 +1,4 @@
-"""``chat-harness inspect``: what a scenario can use in an app, read from its config.
+"""``chat-harness inspect TARGET [--json]``: what a scenario can use in an app, read from its config.
 
 For each chatbot: its label and elem_id, the textbox that talks to it, which of the chatbot's
 own events are wired (undo, retry, like, edit, clear, option and example select), the other
@@ -17,7 +17,7 @@ from harness.gradio.appconfig import AppConfig, Component
 from harness.target.credentials import NO_CREDENTIALS, Credentials
 from harness.target.remote import DEFAULT_READY_TIMEOUT, reach
 
-__all__ = ["CHAT_EVENTS", "AppReport", "inspect_config", "inspect_target", "render"]
+__all__ = ["CHAT_EVENTS", "AppReport", "inspect", "inspect_config", "inspect_target", "read_app", "render"]
 
 #: the chatbot's own events a scenario step acts through, and the step
 CHAT_EVENTS = {
@@ -131,3 +131,36 @@ def render(report: AppReport) -> str:
             lines.append(f"  other outputs of its reply (check them with `components`): {', '.join(bot.extra_outputs)}")
     lines.append(f"API endpoints (for `call`): {', '.join(report.endpoints) or 'none'}")
     return "\n".join(lines)
+
+
+def read_app(command: str, target: str, ready_timeout: float) -> AppReport | None:
+    """What ``inspect`` finds in the target (token from HF_TOKEN, login from CHAT_HARNESS_AUTH or
+    the URL), or None after printing why it could not be read."""
+    import os
+    import sys
+
+    from harness.cli.run import is_space, shown_target
+    from harness.target.credentials import parse_login, token_for
+
+    login = os.environ.get("CHAT_HARNESS_AUTH")
+    try:
+        auth = parse_login(login) if login else None
+    except ValueError as exc:
+        print(f"chat-harness {command}: CHAT_HARNESS_AUTH: {exc}", file=sys.stderr)
+        return None
+    token = token_for(None if is_space(target) else shown_target(target), None, os.environ.get("HF_TOKEN") or None)
+    try:
+        return inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)
+    except TargetError as exc:
+        print(f"chat-harness {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def inspect(target: str, as_json: bool, ready_timeout: float) -> int:
+    import json
+
+    report = read_app("inspect", target, ready_timeout)
+    if report is None:
+        return 1
+    print(json.dumps(report.as_dict(), indent=2) if as_json else render(report))
+    return 0

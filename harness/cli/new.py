@@ -1,4 +1,4 @@
-"""``chat-harness new``: a starting scenario file for an app, from what ``inspect`` found.
+"""``chat-harness new TARGET [-o FILE]``: a starting scenario file for an app, from what ``inspect`` found.
 
 One step per action the app wires (send, retry, like, undo, edit, clear), each followed by an
 ``expect`` that any reasonably behaved chatbot meets (who said what, how many messages), so the
@@ -8,10 +8,14 @@ file passes as written and the author tightens the expectations from there.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
-from harness.cli.inspect import AppReport, ChatbotReport
+from harness.cli.inspect import AppReport, ChatbotReport, read_app
+from harness.cli.run import shown_target, target_options
+from harness.spec.loader import schema_path
 
-__all__ = ["new_scenario"]
+__all__ = ["new", "new_scenario"]
 
 
 def _q(text: str) -> str:
@@ -58,3 +62,20 @@ def new_scenario(report: AppReport, schema: str, chatbot: ChatbotReport | None =
     if events.get("clear"):
         steps += _step("clear: {}  # the trash icon", ["history: []"])
     return "\n".join([*lines, "steps:", *steps]) + "\n"
+
+
+def new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
+    if output.exists() and not force:
+        print(f"chat-harness new: {output} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    report = read_app("new", target, ready_timeout)
+    if report is None:
+        return 1
+    try:
+        text = new_scenario(report, schema_path())
+    except ValueError as exc:
+        print(f"chat-harness new: {shown_target(target)}: {exc}", file=sys.stderr)
+        return 1
+    output.write_text(text)
+    print(f"wrote {output}; run it with: chat-harness run {output} --driver all {' '.join(target_options(shown_target(target)))}")
+    return 0

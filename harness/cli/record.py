@@ -8,17 +8,20 @@ recording run (``--update-expectations``) fills with the history the app showed.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from harness.cli.run import run, shown_target, target_options
 from harness.errors import RecordingError, ScenarioError
-from harness.spec.loader import load_text
+from harness.spec.loader import load_text, schema_path
 
-__all__ = ["skeleton"]
+__all__ = ["record", "skeleton"]
 
 
 def _action(text: str, number: int) -> dict[str, Any]:
@@ -66,7 +69,7 @@ def skeleton(steps: Sequence[str], name: str, target: str, schema: str) -> str:
         raise RecordingError(exc.message) from None
     lines = [
         f"# yaml-language-server: $schema={schema}",
-        f"# Recorded by `chat-harness record` from {target}: each expect holds the history the app showed.",
+        f"# Recorded by `chat-harness record` from {shown_target(target)}: each expect holds the history the app showed.",
         "# Loosen what may vary (content: {contains: ...} / {regex: ...}) before you commit it.",
         _dump({"name": name}),
         "steps:",
@@ -75,3 +78,24 @@ def skeleton(steps: Sequence[str], name: str, target: str, schema: str) -> str:
         lines.append("  - " + _dump(action))
         lines.extend(["  - expect:", "      history: []"])
     return "\n".join(lines) + "\n"
+
+
+def record(target: str, steps: Sequence[str], output: Path, name: str | None, driver: str, force: bool) -> int:
+    """Run the actions once on ``target`` and write them, each followed by the history observed."""
+    if output.exists() and not force:
+        print(f"chat-harness record: {output} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    try:
+        text = skeleton(steps, name or output.name.split(".")[0], target, schema_path())
+    except RecordingError as exc:
+        print(f"chat-harness record: {exc}", file=sys.stderr)
+        return 1
+    output.write_text(text, encoding="utf-8")
+    code = run([str(output), "--update-expectations", "--driver", driver, "-q", "-p", "no:cacheprovider", *target_options(target)])
+    if code != 0:
+        output.unlink()
+        print(f"chat-harness record: the run failed (pytest exit code {code}, output above); {output} not written", file=sys.stderr)
+        return 1
+    hint = " ".join(target_options(shown_target(target)))
+    print(f"recorded {len(steps)} action(s) into {output}; run it with: chat-harness run {output} --driver all {hint}")
+    return 0
