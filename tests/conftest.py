@@ -1,95 +1,26 @@
-"""Shared test helpers: serving a fixture app in its own process, on a loopback port."""
+"""Shared fixtures of the suite (helpers live in ``tests.helpers``)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+
+# likewise gradio (and numpy under it): a pytester test that happens to import it first would have
+# it dropped from sys.modules afterwards, and numpy cannot be imported a second time in a process
+import gradio  # noqa: F401
 
 # imported before any test: httpx imports httpcore lazily and keeps the httpcore exception classes
 # it saw first; a pytester test's sys.modules snapshot would drop an httpcore first imported during
 # that test, the next import would make new classes, and httpx would then let httpcore.ConnectError
 # through unmapped (seen as a readiness poll of served() failing with it)
 import httpcore  # noqa: F401
-
-# likewise gradio (and numpy under it): a pytester test that happens to import it first would have
-# it dropped from sys.modules afterwards, and numpy cannot be imported a second time in a process
-import gradio  # noqa: F401
 import pytest
 
-from harness.target.inprocess import free_port
-from harness.target.readiness import wait_until_ready
+from tests.helpers.servers import ROOT, served
 
-pytest_plugins = ["tests.leaks"]
+pytest_plugins = ["tests.helpers.leaks"]
 
 # scenario files the tests feed to the harness on purpose (tests/data/bad*: malformed), not scenarios of this suite
 collect_ignore_glob = ["data/*"]
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def served(
-    module: str,
-    timeout: float = 60.0,
-    *,
-    python: str = sys.executable,
-    args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
-    ready: bool | None = True,
-) -> Iterator[str]:
-    """Run ``python -m <module> --port N [args]`` and yield its URL; the process is stopped afterwards.
-
-    ``env`` adds variables (``FIXTURE_AUTH``, ``FIXTURE_SPACE_TOKEN``: see ``fixtures._launch``);
-    with ``ready=False`` the URL comes once the port listens, for apps whose config a plain GET
-    cannot read; with ``ready=None`` at once (a server that is slow to start).
-    """
-    port = free_port()
-    process = subprocess.Popen(
-        [python, "-m", module, "--port", str(port), *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        if ready:
-            wait_until_ready(url, timeout, process=process)
-        elif ready is not None:
-            wait_until_listening(port, timeout, process)
-        yield url
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def wait_until_listening(port: int, timeout: float, process: subprocess.Popen[Any] | None = None) -> None:
-    """Until something accepts connections on 127.0.0.1:``port`` (bounded; fails if the process exits)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server process exited with code {process.returncode} before it listened on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:g}s")
-        time.sleep(0.05)  # polling a condition with a deadline
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

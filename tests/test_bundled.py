@@ -5,64 +5,31 @@ on each driver."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 
-# imported here, not inside a pytester test, whose sys.modules snapshot would drop numpy
-from fixtures import chat_interface_app, reference_app
 from harness.drivers.api import ApiDriver
 from harness.drivers.base import Driver
 from harness.drivers.browser.driver import BrowserDriver
 from harness.errors import HarnessError, RequirementsMissing
-from harness.gradio.appconfig import AppConfig
-from harness.run.runner import missing_requirements, run_scenario
+from harness.run.runner import run_scenario
 from harness.spec.loader import load_file
-from harness.spec.model import Scenario
 from harness.spec.steps import Expect
 from harness.target.app import Target
 from harness.target.inprocess import InProcessApp
+from tests.helpers.bundled import RUNS, SCENARIOS, assert_all_pass, bundled, run_bundled
+from tests.helpers.servers import ROOT
 
-APPS = {"reference": reference_app, "chat_interface": chat_interface_app}
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
 ACTIONS = {"send", "undo", "retry", "like", "dislike", "edit", "clear"}
 
 
-def _bundled(files: Sequence[str] = ()) -> list[Scenario]:
-    """The bundled scenarios (of the files named, else of every file)."""
-    paths = [SCENARIOS / name for name in files] or sorted(SCENARIOS.glob("*.chat.yaml"))
-    return [s for path in paths for s in load_file(path)]
-
-
 def test_every_action_and_streaming_is_covered() -> None:
-    kinds = {step.kind for s in _bundled() for step in s.steps}
+    kinds = {step.kind for s in bundled() for step in s.steps}
     assert kinds >= ACTIONS | {"expect"}
-    assert any(isinstance(step, Expect) and step.expectation.stream_min_updates for s in _bundled() for step in s.steps)
-
-
-def _run_bundled(pytester: pytest.Pytester, *args: str, files: Sequence[str] = ()) -> pytest.RunResult:
-    paths = [str(SCENARIOS / name) for name in files] or [str(SCENARIOS)]
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", *paths, "--rootdir", str(ROOT), *args)
-
-
-# --driver all: per scenario an api item, a browser item and a parity item
-RUNS = 3
-
-
-def _assert_all_pass(result: pytest.RunResult, app: str, served_config: dict[str, Any] | None = None, files: Sequence[str] = (), runs: int = RUNS) -> None:
-    """Every scenario passes on each driver and in parity, except those whose ``requires`` the app lacks.
-
-    ``served_config`` is the config the app under test served (another Gradio version); by default
-    the in-process app's.
-    """
-    config = AppConfig(served_config or APPS[app].demo.get_config_file())
-    skipped = sum(1 for s in _bundled(files) if missing_requirements(s, config))
-    result.assert_outcomes(passed=runs * (len(_bundled(files)) - skipped), skipped=runs * skipped)
-    assert "disagree" not in result.stdout.str()
+    assert any(isinstance(step, Expect) and step.expectation.stream_min_updates for s in bundled() for step in s.steps)
 
 
 @pytest.mark.slow
@@ -70,21 +37,21 @@ def test_bundled_pass_on_reference_app_in_process_with_xdist_and_reports_intact(
     """``-n auto``: each worker launches its own app and browser; the JUnit XML and the HTML report
     the main process writes hold every item of every worker."""
     reports, junit = tmp_path / "reports", tmp_path / "junit.xml"
-    result = _run_bundled(runner, "--driver", "all", "-n", "auto", "--chat-report", str(reports), "--junitxml", str(junit))
-    _assert_all_pass(result, "reference")
+    result = run_bundled(runner, "--driver", "all", "-n", "auto", "--chat-report", str(reports), "--junitxml", str(junit))
+    assert_all_pass(result, "reference")
     outcomes = result.parseoutcomes()
     assert re.search(r"created: \d+/\d+ workers", result.stdout.str())
     names = sorted(case.get("name", "") for case in ElementTree.parse(junit).getroot().iter("testcase"))
-    assert names == sorted(f"{s.name}[{run}]" for s in _bundled() for run in ("api", "browser", "parity"))
+    assert names == sorted(f"{s.name}[{run}]" for s in bundled() for run in ("api", "browser", "parity"))
     assert len(list((reports / "transcripts").glob("*.json"))) == len(names)
     html = (reports / "report.html").read_text()
     totals = re.sub(r"<[^>]+>", " ", re.search(r'<p class="totals" id="totals">(.*?)</p>', html, re.S)[1]).split()  # type: ignore[index]
-    assert totals == [str(len(_bundled())), "scenario(s)", str(outcomes["passed"]), "passed", "0", "failed", str(outcomes.get("skipped", 0)), "skipped"]
+    assert totals == [str(len(bundled())), "scenario(s)", str(outcomes["passed"]), "passed", "0", "failed", str(outcomes.get("skipped", 0)), "skipped"]
 
 
 @pytest.mark.slow
 def test_bundled_pass_on_chat_interface_in_process(runner: pytest.Pytester) -> None:
-    _assert_all_pass(_run_bundled(runner, "--driver", "all", "--chat-app", "fixtures.chat_interface_app:demo"), "chat_interface")
+    assert_all_pass(run_bundled(runner, "--driver", "all", "--chat-app", "fixtures.chat_interface_app:demo"), "chat_interface")
 
 
 @pytest.mark.slow
@@ -92,8 +59,8 @@ def test_bundled_pass_by_url_against_a_separate_process_through_the_api(runner: 
     """The reference app in its own server process, by URL, through the API. (Both drivers run it
     by URL in tests/test_deployed.py: behind nginx, with a login and under Gradio 5.50; so does the
     ChatInterface app, and a Space.)"""
-    result = _run_bundled(runner, "--driver", "api", "--chat-url", reference_url)
-    _assert_all_pass(result, "reference", runs=1)
+    result = run_bundled(runner, "--driver", "api", "--chat-url", reference_url)
+    assert_all_pass(result, "reference", runs=1)
     result.stdout.fnmatch_lines([f"chat-harness target: {reference_url} (Gradio *, mode blocks)"])
 
 
@@ -116,7 +83,7 @@ def make_driver(request: pytest.FixtureRequest) -> Any:
 
 def _failures(target: Target, make: Any, only: str | None = None) -> list[str]:
     failed = []
-    for scenario in _bundled():
+    for scenario in bundled():
         if only is not None and scenario.name != only:
             continue
         driver: Driver = make(target)
@@ -156,10 +123,10 @@ CAUGHT_BY = {
 SOUND_APP = {"chats_crossed": "fixtures.odd_apps:two_chatbots"}
 
 
-def test_the_catching_scenarios_are_bundled() -> None:
+def test_the_catching_scenarios_arebundled() -> None:
     """Each catching scenario is a bundled one, so the whole bundled runs above (all passing on the
     sound apps, on both drivers) show that a failure on a broken variant is the variant's doing."""
-    assert set(CAUGHT_BY.values()) <= {s.name for s in _bundled()}
+    assert set(CAUGHT_BY.values()) <= {s.name for s in bundled()}
 
 
 @pytest.mark.parametrize(("variant", "caught_by"), list(CAUGHT_BY.items()))

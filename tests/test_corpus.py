@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from tests.deployed import serving
+from tests.helpers.deployed import serving
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "data" / "bad"

@@ -21,9 +21,9 @@ from harness.output.secrets import MASK
 from harness.spec.loader import load_file
 from harness.target.credentials import Credentials
 from harness.target.remote import prepare
-from tests.conftest import ROOT, served
-from tests.deployed import FakeHub, behind_nginx, fake_hub, gradio5_python, recording_server
-from tests.test_bundled import _assert_all_pass, _run_bundled
+from tests.helpers.bundled import assert_all_pass, run_bundled
+from tests.helpers.deployed import FakeHub, behind_nginx, fake_hub, gradio5_python, recording_server
+from tests.helpers.servers import ROOT, served
 
 SUBMIT = str(ROOT / "scenarios" / "submit.chat.yaml")
 PASSWORD = "s3cret-pw-5XQ2"  # the auth app's password: must appear in no output
@@ -41,8 +41,8 @@ def _run(runner: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_bundled_pass_behind_nginx_under_a_path_prefix(runner: pytest.Pytester, tmp_path: Path) -> None:
     with served("fixtures.reference_app", args=["--root-path", "/apps/chat"]) as upstream, behind_nginx(upstream, "/apps/chat", tmp_path / "nginx") as url:
         assert httpx.get(url + "config").json()["root"].rstrip("/").endswith("/apps/chat")
-        result = _run_bundled(runner, "--driver", "all", "--chat-url", url)
-    _assert_all_pass(result, "reference")
+        result = run_bundled(runner, "--driver", "all", "--chat-url", url)
+    assert_all_pass(result, "reference")
     result.stdout.fnmatch_lines([f"chat-harness target: {url} (Gradio *, mode blocks)"])
 
 
@@ -53,8 +53,8 @@ def test_bundled_pass_on_gradio_5(runner: pytest.Pytester, app: str) -> None:
     with served(f"fixtures.{app}_app", python=python) as url:
         config = httpx.get(url + "config").json()
         assert config["version"].startswith("5.50")
-        result = _run_bundled(runner, "--driver", "all", "--chat-url", url)
-    _assert_all_pass(result, app, served_config=config)
+        result = run_bundled(runner, "--driver", "all", "--chat-url", url)
+    assert_all_pass(result, app, served_config=config)
     result.stdout.fnmatch_lines(["chat-harness target: * (Gradio 5.50.*, mode *)"])
 
 
@@ -68,8 +68,8 @@ def test_bundled_scenarios_pass_on_an_app_with_a_login(runner: pytest.Pytester, 
     monkeypatch.setenv("CHAT_HARNESS_AUTH", f"tester:{PASSWORD}")  # the environment, not argv: ps shows argv
     with served("fixtures.reference_app", env={"FIXTURE_AUTH": f"tester:{PASSWORD}"}, ready=False) as url:
         assert httpx.get(url + "config").status_code == 401
-        result = _run_bundled(runner, "--driver", "all", "--chat-url", url, files=LOGIN_FILES)
-    _assert_all_pass(result, "reference", files=LOGIN_FILES)
+        result = run_bundled(runner, "--driver", "all", "--chat-url", url, files=LOGIN_FILES)
+    assert_all_pass(result, "reference", files=LOGIN_FILES)
     assert PASSWORD not in result.stdout.str() + result.stderr.str()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import served
+from tests.helpers.servers import served
 
 FAULTS = """\
 name: gr.Error

@@ -1,4 +1,4 @@
-"""The suite's own leak check (tests/leaks.py) catches a process a test forgot to stop."""
+"""The suite's own leak check (tests/helpers/leaks.py) catches a process a test forgot to stop."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_a_forgotten_process_fails_the_session(project: pytest.Pytester) -> None
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         """
     )
-    result = project.runpytest_subprocess("-p", "tests.leaks", "-p", "no:cacheprovider")
+    result = project.runpytest_subprocess("-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["processes started by the tests are still running after the session (now killed):", "pid *: * -c import time; time.sleep(60)"])
@@ -31,5 +31,5 @@ def test_a_tidy_session_passes(project: pytest.Pytester) -> None:
             process.wait()
         """
     )
-    result = project.runpytest_subprocess("-p", "tests.leaks", "-p", "no:cacheprovider")
+    result = project.runpytest_subprocess("-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
     assert result.ret == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.servers import ROOT
 
 # three scenarios x (api, browser, parity): nine items, which pytest-split, knowing no durations,
 # cuts 5 + 4, through the middle of the second scenario

@@ -16,7 +16,7 @@ import pytest
 
 from harness.drivers.browser.launch import find_system_chromium
 from harness.target.inprocess import free_port
-from tests.conftest import ROOT, wait_until_listening
+from tests.helpers.servers import ROOT, wait_until_listening
 
 SCENARIOS = [str(ROOT / "scenarios" / name) for name in ("submit.chat.yaml", "files.chat.yaml", "edit.chat.yaml")]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.servers import ROOT
 
 LONG = "a scenario whose name is long " * 6  # 180 characters in common
 NAMES = {

@@ -10,7 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.spec.sandbox import Sandbox, discover
-from tests.conftest import ROOT
+from tests.helpers.servers import ROOT
 
 EVIL = """
 from pathlib import Path

@@ -84,7 +84,7 @@ def test_a_hostile_password_given_in_the_url_survives_nowhere(tmp_path: Path) ->
     import sys
     from urllib.parse import quote
 
-    from tests.conftest import ROOT, served
+    from tests.helpers.servers import ROOT, served
 
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     work = tmp_path / "sub"

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from harness.target.inprocess import free_port
-from tests.conftest import ROOT, stop, wait_until_listening
+from tests.helpers.servers import ROOT, stop, wait_until_listening
 
 GRADIO5_ENV = "CHAT_HARNESS_GRADIO5_PYTHON"
 

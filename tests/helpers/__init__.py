@@ -1,0 +1,1 @@
+"""Helpers for the tests: servers on loopback, the deployed shapes, the bundled runs, a scripted driver."""
