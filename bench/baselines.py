@@ -54,10 +54,19 @@ class ClientScript:
                 self.history = self._call("stream_reply", self.history, None, "", DEFAULT_TEMPERATURE)[0]
             elif verb == "retry":
                 i = self._last_user()
-                self.history = self._call("retry", self.history, None, "", DEFAULT_TEMPERATURE, event_data={"index": i, "value": self.history[i]["content"]})[0]
+                self.history = self._call(
+                    "retry",
+                    self.history,
+                    None,
+                    "",
+                    DEFAULT_TEMPERATURE,
+                    event_data={"index": i, "value": self.history[i]["content"]},
+                )[0]
             elif verb == "undo":
                 i = self._last_user()
-                self.history, _ = self._call("undo", self.history, event_data={"index": i, "value": self.history[i]["content"]})
+                self.history, _ = self._call(
+                    "undo", self.history, event_data={"index": i, "value": self.history[i]["content"]}
+                )
             elif verb in ("like", "dislike"):
                 i = args[0] % len(self.history)
                 data = {"index": i, "value": [_text(self.history[i])], "liked": verb == "like"}
@@ -65,8 +74,17 @@ class ClientScript:
             elif verb == "edit":
                 i, text = args[0], args[1]
                 previous = self.history[i]["content"]
-                self.history = [*self.history[:i], {**self.history[i], "content": [{"type": "text", "text": text}]}, *self.history[i + 1 :]]
-                data = {"index": i, "value": text, "previous_value": previous, "_dispatch_value": [{"type": "text", "text": text}]}
+                self.history = [
+                    *self.history[:i],
+                    {**self.history[i], "content": [{"type": "text", "text": text}]},
+                    *self.history[i + 1 :],
+                ]
+                data = {
+                    "index": i,
+                    "value": text,
+                    "previous_value": previous,
+                    "_dispatch_value": [{"type": "text", "text": text}],
+                }
                 self.history = self._call("edit", self.history, None, "", DEFAULT_TEMPERATURE, event_data=data)[0]
             elif verb == "clear":
                 self._call("new_conversation", None)
@@ -131,6 +149,9 @@ def playwright_run(browser: Any, url: str, actions: list[Action]) -> list[tuple[
                 count = 0
                 expect(bots).to_have_count(0)
         shown = chat.locator("[data-testid=user], [data-testid=bot]")
-        return [("user" if m.get_attribute("data-testid") == "user" else "assistant", m.inner_text().strip()) for m in shown.all()]
+        return [
+            ("user" if m.get_attribute("data-testid") == "user" else "assistant", m.inner_text().strip())
+            for m in shown.all()
+        ]
     finally:
         context.close()

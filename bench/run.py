@@ -59,25 +59,50 @@ class Bench:
 
 
 BENCHES = [
-    Bench("submit.chat.yaml", "replies count up within a session", [("send", "one", "#1 echo: one"), ("send", "two", "#2 echo: two"), ("send", "three", "#3 echo: three")], 3),
+    Bench(
+        "submit.chat.yaml",
+        "replies count up within a session",
+        [("send", "one", "#1 echo: one"), ("send", "two", "#2 echo: two"), ("send", "three", "#3 echo: three")],
+        3,
+    ),
     Bench(
         "retry.chat.yaml",
         "retry regenerates the last reply",
-        [("send", "hello", "#1 echo: hello"), ("retry", "#2 echo: hello"), ("send", "again", "#3 echo: again"), ("retry", "#4 echo: again")],
+        [
+            ("send", "hello", "#1 echo: hello"),
+            ("retry", "#2 echo: hello"),
+            ("send", "again", "#3 echo: again"),
+            ("retry", "#4 echo: again"),
+        ],
         4,
     ),
-    Bench("undo.chat.yaml", "undo puts the prompt back and drops the reply", [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("undo",)], 2),
+    Bench(
+        "undo.chat.yaml",
+        "undo puts the prompt back and drops the reply",
+        [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("undo",)],
+        2,
+    ),
     Bench(
         "edit.chat.yaml",
         "editing a user message regenerates the reply and drops what came after",
         [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("edit", 0, "hey", "#3 echo: hey")],
         3,
     ),
-    Bench("like.chat.yaml", "like and dislike leave the history as it is", [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("like", -1), ("dislike", 1)], 2),
+    Bench(
+        "like.chat.yaml",
+        "like and dislike leave the history as it is",
+        [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("like", -1), ("dislike", 1)],
+        2,
+    ),
     Bench(
         "clear.chat.yaml",
         "the trash icon empties the chat",
-        [("send", "hello", "#1 echo: hello"), ("send", "hi", "#2 echo: hi"), ("clear",), ("send", "fresh start", "#3 echo: fresh start")],
+        [
+            ("send", "hello", "#1 echo: hello"),
+            ("send", "hi", "#2 echo: hi"),
+            ("clear",),
+            ("send", "fresh start", "#3 echo: fresh start"),
+        ],
         3,
     ),
 ]
@@ -110,7 +135,13 @@ def per_scenario(runs: int) -> list[dict[str, Any]]:
                 times = {
                     "api": measure(lambda: harness_run(scenario, ApiDriver(target, timeout=30)), runs),  # noqa: B023
                     "client": measure(lambda: client_run(url, bench.actions), runs),  # noqa: B023
-                    "browser": measure(lambda: harness_run(scenario, BrowserDriver(target, timeout=30, new_context=browser.new_context)), runs),  # noqa: B023
+                    "browser": measure(
+                        lambda: harness_run(
+                            scenario,  # noqa: B023
+                            BrowserDriver(target, timeout=30, new_context=browser.new_context),
+                        ),
+                        runs,
+                    ),
                     "playwright": measure(lambda: playwright_run(browser, url, bench.actions), runs),  # noqa: B023
                 }
                 med = {k: statistics.median(v) for k, v in times.items()}
@@ -130,16 +161,29 @@ def per_scenario(runs: int) -> list[dict[str, Any]]:
                         "browser_vs_api": med["browser"] / med["api"],
                     }
                 )
-                print(f"  {bench.name}: api {med['api']:.3f}s, client {med['client']:.3f}s, browser {med['browser']:.3f}s, playwright {med['playwright']:.3f}s", flush=True)
+                print(
+                    f"  {bench.name}: api {med['api']:.3f}s, client {med['client']:.3f}s, "
+                    f"browser {med['browser']:.3f}s, playwright {med['playwright']:.3f}s",
+                    flush=True,
+                )
         finally:
             browser.close()
     return rows
 
 
 def _pytest(args: list[str]) -> tuple[float, float | None, str]:
-    """Run pytest in a fresh process: (wall seconds, pytest's own 'in N s', last line); a failed run stops the benchmark."""
+    """Run pytest in a fresh process: (wall seconds, pytest's own 'in N s', last line).
+
+    A failed run stops the benchmark.
+    """
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-300:]
     if done.returncode != 0:
@@ -156,7 +200,11 @@ def cold_start(runs: int) -> dict[str, Any]:
             wall, session, _ = _pytest(["scenarios/submit.chat.yaml", "-k", "streamed and echo", "--driver", driver])
             walls.append(wall)
             sessions.append(session)
-        out[driver] = {"wall": statistics.median(walls), "pytest_session": statistics.median(s for s in sessions if s is not None), "walls": walls}
+        out[driver] = {
+            "wall": statistics.median(walls),
+            "pytest_session": statistics.median(s for s in sessions if s is not None),
+            "walls": walls,
+        }
         print(f"  cold start {driver}: {out[driver]['wall']:.2f}s", flush=True)
     return out
 
@@ -202,8 +250,18 @@ def whole_suite() -> dict[str, Any]:
             wall, _, last = _pytest(["scenarios/", "--driver", "all", *extra])
         # cores busy on average: how much a second worker can still add on this machine
         cpu = sum(memory.cpu.values())
-        out[label] = {"wall": wall, "cpu": cpu, "cores_busy": cpu / wall, "peak_rss_mb": memory.peak / 2**20, "result": last}
-        print(f"  whole suite, {label}: {wall:.1f}s, {cpu / wall:.2f} cores busy ({last}), peak {memory.peak / 2**20:.0f} MB", flush=True)
+        out[label] = {
+            "wall": wall,
+            "cpu": cpu,
+            "cores_busy": cpu / wall,
+            "peak_rss_mb": memory.peak / 2**20,
+            "result": last,
+        }
+        print(
+            f"  whole suite, {label}: {wall:.1f}s, {cpu / wall:.2f} cores busy ({last}), "
+            f"peak {memory.peak / 2**20:.0f} MB",
+            flush=True,
+        )
     out["speedup"] = out["1 process"]["wall"] / out["-n 2"]["wall"]
     out["cores"] = os.cpu_count()
     return out
@@ -220,34 +278,65 @@ def markdown(rows: list[dict[str, Any]], cold: dict[str, Any], suite: dict[str, 
     for r in rows:
         m = r["medians"]
         lines.append(
-            f"| {r['scenario']} | {r['action_steps']} | {r['floor']:.2f} | {m['api']:.3f} | {m['client']:.3f} | {r['api_vs_client']:.2f} | "
-            f"{r['api_ms_per_step_over_floor']:.0f} | {m['browser']:.3f} | {m['playwright']:.3f} | {r['browser_vs_playwright']:.2f} | {r['browser_vs_api']:.1f} |"
+            f"| {r['scenario']} | {r['action_steps']} | {r['floor']:.2f} | {m['api']:.3f} | {m['client']:.3f} "
+            f"| {r['api_vs_client']:.2f} | {r['api_ms_per_step_over_floor']:.0f} | {m['browser']:.3f} "
+            f"| {m['playwright']:.3f} | {r['browser_vs_playwright']:.2f} | {r['browser_vs_api']:.1f} |"
         )
     lines += ["", "| cold start (fresh pytest process, one scenario) | wall | pytest's session |", "|---|---|---|"]
     for driver, c in cold.items():
         lines.append(f"| {driver} | {c['wall']:.2f} | {c['pytest_session']:.2f} |")
     if suite:
-        lines += ["", f"| bundled suite, --driver all ({suite['cores']} cores) | wall | CPU s | cores busy | peak RSS (MB, all processes) | result |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"| bundled suite, --driver all ({suite['cores']} cores) | wall | CPU s | cores busy "
+            "| peak RSS (MB, all processes) | result |",
+            "|---|---|---|---|---|---|",
+        ]
         for label in ("1 process", "-n 2"):
             s = suite[label]
-            lines.append(f"| {label} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['cores_busy']:.2f} | {s['peak_rss_mb']:.0f} | {s['result']} |")
+            lines.append(
+                f"| {label} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['cores_busy']:.2f} "
+                f"| {s['peak_rss_mb']:.0f} | {s['result']} |"
+            )
         lines.append(f"\nspeed-up with 2 workers: {suite['speedup']:.2f}")
     return "\n".join(lines)
 
 
-def targets(rows: list[dict[str, Any]], cold: dict[str, Any], suite: dict[str, Any] | None) -> list[tuple[str, str, bool]]:
-    worst = {k: max(r[k] for r in rows) for k in ("api_vs_client", "api_ms_per_step_over_floor", "browser_vs_playwright")}
+def targets(
+    rows: list[dict[str, Any]], cold: dict[str, Any], suite: dict[str, Any] | None
+) -> list[tuple[str, str, bool]]:
+    worst = {
+        k: max(r[k] for r in rows) for k in ("api_vs_client", "api_ms_per_step_over_floor", "browser_vs_playwright")
+    }
     least = min(r["browser_vs_api"] for r in rows)
     checks = [
-        ("API driver <= 1.10 x gradio_client by hand (worst scenario)", f"{worst['api_vs_client']:.2f}", worst["api_vs_client"] <= 1.10),
-        ("API driver <= 50 ms per step over the app's own time (worst)", f"{worst['api_ms_per_step_over_floor']:.0f} ms", worst["api_ms_per_step_over_floor"] <= 50),
-        ("browser driver <= 1.25 x Playwright by hand (worst)", f"{worst['browser_vs_playwright']:.2f}", worst["browser_vs_playwright"] <= 1.25),
+        (
+            "API driver <= 1.10 x gradio_client by hand (worst scenario)",
+            f"{worst['api_vs_client']:.2f}",
+            worst["api_vs_client"] <= 1.10,
+        ),
+        (
+            "API driver <= 50 ms per step over the app's own time (worst)",
+            f"{worst['api_ms_per_step_over_floor']:.0f} ms",
+            worst["api_ms_per_step_over_floor"] <= 50,
+        ),
+        (
+            "browser driver <= 1.25 x Playwright by hand (worst)",
+            f"{worst['browser_vs_playwright']:.2f}",
+            worst["browser_vs_playwright"] <= 1.25,
+        ),
         ("API >= 10 x faster than browser (least)", f"{least:.1f}", least >= 10),
         ("cold start to first finished scenario, API < 5 s", f"{cold['api']['wall']:.2f} s", cold["api"]["wall"] < 5),
-        ("cold start to first finished scenario, browser < 8 s", f"{cold['browser']['wall']:.2f} s", cold["browser"]["wall"] < 8),
+        (
+            "cold start to first finished scenario, browser < 8 s",
+            f"{cold['browser']['wall']:.2f} s",
+            cold["browser"]["wall"] < 8,
+        ),
     ]
     if suite:
-        checks.append(("whole suite >= 1.6 x faster with 2 workers", f"{suite['speedup']:.2f}", suite["speedup"] >= 1.6))
+        checks.append(
+            ("whole suite >= 1.6 x faster with 2 workers", f"{suite['speedup']:.2f}", suite["speedup"] >= 1.6)
+        )
     return checks
 
 
@@ -270,7 +359,11 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.md").write_text(text)
-    (out / "bench.json").write_text(json.dumps({"runs": args.runs, "scenarios": rows, "cold_start": cold, "suite": suite, "targets": checks}, indent=2))
+    (out / "bench.json").write_text(
+        json.dumps(
+            {"runs": args.runs, "scenarios": rows, "cold_start": cold, "suite": suite, "targets": checks}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,21 @@ APPS = {"blocks": "fixtures.reference_app:demo", "chat_interface": "fixtures.cha
 
 def one_round(app: str, workers: int, junit: Path) -> tuple[dict[str, str], float, int]:
     """Outcome per item of one bundled run, its wall time and pytest's exit code."""
-    command = [sys.executable, "-m", "pytest", "scenarios/", "-q", "-p", "no:cacheprovider", "--driver", "all", "--chat-app", app, "--junitxml", str(junit)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "scenarios/",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--driver",
+        "all",
+        "--chat-app",
+        app,
+        "--junitxml",
+        str(junit),
+    ]
     if workers > 1:
         command += ["-n", str(workers)]
     started = time.monotonic()
@@ -38,9 +52,17 @@ def one_round(app: str, workers: int, junit: Path) -> tuple[dict[str, str], floa
     if junit.is_file():
         for case in ET.parse(junit).getroot().iter("testcase"):
             name = f"{case.get('classname', '')}::{case.get('name', '')}"
-            outcomes[name] = "failed" if case.find("failure") is not None or case.find("error") is not None else "skipped" if case.find("skipped") is not None else "passed"
+            outcomes[name] = (
+                "failed"
+                if case.find("failure") is not None or case.find("error") is not None
+                else "skipped"
+                if case.find("skipped") is not None
+                else "passed"
+            )
     if done.returncode not in (0, 1) or not outcomes:
-        outcomes["(the run itself)"] = f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else ''}"
+        outcomes["(the run itself)"] = (
+            f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else ''}"
+        )
     return outcomes, seconds, done.returncode
 
 
@@ -63,7 +85,11 @@ def main() -> None:
                 for name, outcome in outcomes.items():
                     if outcome not in ("passed", "skipped"):
                         failures[app][name] += 1
-                print(f"round {round_}/{args.runs} {app}: {seconds:.0f}s, exit {code}, {sum(1 for o in outcomes.values() if o == 'failed')} failed", flush=True)
+                print(
+                    f"round {round_}/{args.runs} {app}: {seconds:.0f}s, exit {code}, "
+                    f"{sum(1 for o in outcomes.values() if o == 'failed')} failed",
+                    flush=True,
+                )
             summary = {
                 "runs": round_,
                 "workers": args.workers,
@@ -77,7 +103,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for app in APPS:
         failed = ", ".join(f"{name} ({count})" for name, count in failures[app].most_common()) or "none"
-        print(f"| {app} | {args.runs} | {items.get(app, 0)} | {sum(times[app]) / max(len(times[app]), 1):.0f} | {failed} |")
+        print(
+            f"| {app} | {args.runs} | {items.get(app, 0)} "
+            f"| {sum(times[app]) / max(len(times[app]), 1):.0f} | {failed} |"
+        )
     print(f"\nwritten to {out.relative_to(ROOT)}")
 
 

@@ -62,5 +62,7 @@ def test_selectors_and_errors() -> None:
     right = two.chatbot("Right")
     assert two.input_for(right).label == "Right message"
     assert two.chatbot("#left").label == "Left"
-    with pytest.raises(TargetError, match=re.escape("no chatbot with label or elem_id 'Rigth' (did you mean 'Right'?)")):
+    with pytest.raises(
+        TargetError, match=re.escape("no chatbot with label or elem_id 'Rigth' (did you mean 'Right'?)")
+    ):
         two.chatbot("Rigth")

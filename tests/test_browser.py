@@ -14,8 +14,9 @@ import pytest
 from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, launch_with_fallback
 from harness.errors import BrowserNotFound, Location
 from harness.gradio.history import Message
+from harness.run.checks import Observation
 from harness.run.parity import compare_runs
-from harness.run.runner import Observation, RunResult, StepResult
+from harness.run.runner import RunResult, StepResult
 from harness.spec.model import Expectation, Scenario
 from harness.spec.steps import Expect
 
@@ -78,7 +79,11 @@ def test_no_browser_anywhere_says_how_to_install_one(monkeypatch: pytest.MonkeyP
         launch_with_fallback(FakeLaunch(installed=False), "chromium", {}, None)
     message = str(info.value)
     assert "no Chromium found" in message
-    assert "playwright install chromium" in message and "apt-get install chromium" in message and "CHAT_HARNESS_CHROMIUM" in message
+    assert (
+        "playwright install chromium" in message
+        and "apt-get install chromium" in message
+        and "CHAT_HARNESS_CHROMIUM" in message
+    )
 
 
 def test_a_wrong_explicit_path_is_reported(tmp_path: Path) -> None:
@@ -133,7 +138,16 @@ def test_parity_compares_asserted_components() -> None:
 def test_a_missing_icon_fails_at_once_saying_so(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", retry="name: retry without a handler\nsteps:\n  - send: hello\n  - retry: {}\n")
     started = time.monotonic()
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:no_handlers", "--chat-timeout", "60")
+    result = project.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--driver",
+        "browser",
+        "--chat-app",
+        "fixtures.odd_apps:no_handlers",
+        "--chat-timeout",
+        "60",
+    )
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -177,7 +191,18 @@ def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: py
 
 def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", wrong=FAILING)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--output", "out", "--tracing", "retain-on-failure", "--screenshot", "only-on-failure")
+    result = project.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--driver",
+        "browser",
+        "--output",
+        "out",
+        "--tracing",
+        "retain-on-failure",
+        "--screenshot",
+        "only-on-failure",
+    )
     result.assert_outcomes(failed=1)
     folder = project.path / "out" / "wrong-chat-yaml-wrong-reply-browser"
     names = sorted(p.name for p in folder.iterdir())
@@ -187,9 +212,16 @@ def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> Non
 
 def test_a_wrong_chromium_path_is_one_clear_message(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", good="name: echo\nsteps:\n  - send: hi\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-chromium", "/nonexistent/chromium")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "browser", "--chat-chromium", "/nonexistent/chromium"
+    )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*the Chromium executable '/nonexistent/chromium' (from --chat-chromium / $CHAT_HARNESS_CHROMIUM) does not exist or is not executable*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*the Chromium executable '/nonexistent/chromium' (from --chat-chromium / $CHAT_HARNESS_CHROMIUM) "
+            "does not exist or is not executable*"
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
@@ -203,7 +235,9 @@ steps:
       history: {last: [{role: assistant, content: {startswith: "echo: hi"}}]}
 """,
     )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent"
+    )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -227,7 +261,9 @@ steps:
       history: {length: 3}
 """,
     )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting"
+    )
     result.assert_outcomes(passed=3)
 
 
@@ -240,13 +276,17 @@ def test_browser_found_on_this_machine(browser: Any) -> None:
 def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", slow="name: too slow\nsteps:\n  - send: hi\n")
     started = time.monotonic()
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:slow", "--chat-timeout", "1")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:slow", "--chat-timeout", "1"
+    )
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
-            "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app's /_slow_reply handler to finish",
-            "*the app under test during step 1 (send) at slow.chat.yaml:3: timed out after 1s waiting for the app to finish step 1 (send): "
+            "*the app under test during step 1 (send) at slow.chat.yaml:3: "
+            "timed out after 1s waiting for the app's /_slow_reply handler to finish",
+            "*the app under test during step 1 (send) at slow.chat.yaml:3: "
+            "timed out after 1s waiting for the app to finish step 1 (send): "
             "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
         ]
     )
@@ -255,7 +295,9 @@ def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) 
 
 def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", shown="name: reply shown\nsteps:\n  - send: hi\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies"
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -283,20 +325,29 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
     try:
         context.add_init_script(script=PAGE_SCRIPT)
         page = context.new_page()
-        page.route(FAKE_APP + "page", lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"))
+        page.route(
+            FAKE_APP + "page",
+            lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"),
+        )
         page.route(FAKE_APP + "queue/join", lambda route: route.fulfill(json={"event_id": "e2"}))
         page.route(
             FAKE_APP + "queue/data?**",
-            lambda route: route.fulfill(body='data: {"msg": "close_stream"}\n\n', headers={"content-type": "text/event-stream"}),
+            lambda route: route.fulfill(
+                body='data: {"msg": "close_stream"}\n\n', headers={"content-type": "text/event-stream"}
+            ),
         )
         page.goto(FAKE_APP + "page")
-        page.evaluate("(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP)
+        page.evaluate(
+            "(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP
+        )
         (reason,) = page.evaluate("() => window.__chatHarness.busy(null, null)")
         assert "(fn 9) is still running" in reason
         page.evaluate("(base) => fetch(base + 'queue/data?session_hash=s').then((r) => r.text())", FAKE_APP)
         page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
         # joined after the stream closed, and the page opens no new one
-        page.evaluate("(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP)
+        page.evaluate(
+            "(base) => fetch(base + 'queue/join', {method: 'POST', body: JSON.stringify({fn_index: 9})})", FAKE_APP
+        )
         assert len(page.evaluate("() => window.__chatHarness.busy(null, null)")) == 1
         page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
         kinds = [e["kind"] for e in page.evaluate("() => window.__chatHarness.take()")]

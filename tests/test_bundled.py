@@ -33,11 +33,15 @@ def test_every_action_and_streaming_is_covered() -> None:
 
 
 @pytest.mark.slow
-def test_bundled_pass_on_reference_app_in_process_with_xdist_and_reports_intact(runner: pytest.Pytester, tmp_path: Path) -> None:
+def test_bundled_pass_on_reference_app_in_process_with_xdist_and_reports_intact(
+    runner: pytest.Pytester, tmp_path: Path
+) -> None:
     """``-n auto``: each worker launches its own app and browser; the JUnit XML and the HTML report
     the main process writes hold every item of every worker."""
     reports, junit = tmp_path / "reports", tmp_path / "junit.xml"
-    result = run_bundled(runner, "--driver", "all", "-n", "auto", "--chat-report", str(reports), "--junitxml", str(junit))
+    result = run_bundled(
+        runner, "--driver", "all", "-n", "auto", "--chat-report", str(reports), "--junitxml", str(junit)
+    )
     assert_all_pass(result, "reference")
     outcomes = result.parseoutcomes()
     assert re.search(r"created: \d+/\d+ workers", result.stdout.str())
@@ -46,16 +50,29 @@ def test_bundled_pass_on_reference_app_in_process_with_xdist_and_reports_intact(
     assert len(list((reports / "transcripts").glob("*.json"))) == len(names)
     html = (reports / "report.html").read_text()
     totals = re.sub(r"<[^>]+>", " ", re.search(r'<p class="totals" id="totals">(.*?)</p>', html, re.S)[1]).split()  # type: ignore[index]
-    assert totals == [str(len(bundled())), "scenario(s)", str(outcomes["passed"]), "passed", "0", "failed", str(outcomes.get("skipped", 0)), "skipped"]
+    assert totals == [
+        str(len(bundled())),
+        "scenario(s)",
+        str(outcomes["passed"]),
+        "passed",
+        "0",
+        "failed",
+        str(outcomes.get("skipped", 0)),
+        "skipped",
+    ]
 
 
 @pytest.mark.slow
 def test_bundled_pass_on_chat_interface_in_process(runner: pytest.Pytester) -> None:
-    assert_all_pass(run_bundled(runner, "--driver", "all", "--chat-app", "fixtures.chat_interface_app:demo"), "chat_interface")
+    assert_all_pass(
+        run_bundled(runner, "--driver", "all", "--chat-app", "fixtures.chat_interface_app:demo"), "chat_interface"
+    )
 
 
 @pytest.mark.slow
-def test_bundled_pass_by_url_against_a_separate_process_through_the_api(runner: pytest.Pytester, reference_url: str) -> None:
+def test_bundled_pass_by_url_against_a_separate_process_through_the_api(
+    runner: pytest.Pytester, reference_url: str
+) -> None:
     """The reference app in its own server process, by URL, through the API. (Both drivers run it
     by URL in tests/test_deployed.py: behind nginx, with a login and under Gradio 5.50; so does the
     ChatInterface app, and a Space.)"""
@@ -68,7 +85,9 @@ def test_two_chatbots_scenarios_pass_on_the_two_chatbot_app(runner: pytest.Pytes
     """The scenarios that pick a chatbot by label or elem_id, on the app they are written for."""
     scenarios = SCENARIOS / "two_chatbots.chat.yaml"
     app = SOUND_APP["chats_crossed"]
-    result = runner.runpytest_subprocess("-p", "no:cacheprovider", str(scenarios), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)
+    result = runner.runpytest_subprocess(
+        "-p", "no:cacheprovider", str(scenarios), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
+    )
     result.assert_outcomes(passed=RUNS * len(load_file(scenarios)))
 
 

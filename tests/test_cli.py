@@ -42,7 +42,13 @@ def test_console_script_runs_scenarios(tmp_path: Path) -> None:
     scenario = tmp_path / "one.chat.yaml"
     scenario.write_text("name: one\nsteps:\n  - send: hi\n  - expect: {history: {length: 2}}\n")
     exe = Path(sys.executable).parent / "chat-harness"
-    done = subprocess.run([str(exe), "run", str(scenario), "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(exe), "run", str(scenario), "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
 
@@ -63,7 +69,11 @@ def test_inspect_the_reference_apps(capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["mode"] == "chat_interface" and report["endpoints"] == ["/flag", "/record_feedback", "/respond"]
     (bot,) = report["chatbots"]
-    assert all(bot["events"].values()) and bot["extra_inputs"] == ["System prompt", "Temperature"] and bot["extra_outputs"] == ["Tokens"]
+    assert (
+        all(bot["events"].values())
+        and bot["extra_inputs"] == ["System prompt", "Temperature"]
+        and bot["extra_outputs"] == ["Tokens"]
+    )
 
 
 def test_inspect_an_app_without_chatbot_or_handlers(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +81,10 @@ def test_inspect_an_app_without_chatbot_or_handlers(capsys: pytest.CaptureFixtur
     assert "chatbots: none -- the app has no gr.Chatbot" in capsys.readouterr().out
     assert main(["inspect", "fixtures.odd_apps:no_handlers"]) == 0
     out = capsys.readouterr().out
-    assert "  wired: nothing" in out and "  not wired: undo, retry, like / dislike / feedback, edit, clear, select_option, select_example" in out
+    assert (
+        "  wired: nothing" in out
+        and "  not wired: undo, retry, like / dislike / feedback, edit, clear, select_option, select_example" in out
+    )
 
 
 def test_inspect_a_url_and_a_bad_target(reference_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,14 +95,22 @@ def test_inspect_a_url_and_a_bad_target(reference_url: str, capsys: pytest.Captu
 
 
 @pytest.mark.parametrize("app", ["fixtures.reference_app:demo", "fixtures.chat_interface_app:demo"])
-def test_new_then_validate_then_run_passes(app: str, runner: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_then_validate_then_run_passes(
+    app: str, runner: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
     written = runner.path / "mine.chat.yaml"
     assert main(["new", app, "-o", str(written)]) == 0
     assert f"wrote {written}" in capsys.readouterr().out
     text = written.read_text()
-    assert text.startswith("# yaml-language-server: $schema=") and "  - undo: {}" in text and "  - edit: {index: -2" in text
+    assert (
+        text.startswith("# yaml-language-server: $schema=")
+        and "  - undo: {}" in text
+        and "  - edit: {index: -2" in text
+    )
     assert main(["validate", str(written)]) == 0
-    result = runner.runpytest_subprocess("-p", "no:cacheprovider", str(written), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)
+    result = runner.runpytest_subprocess(
+        "-p", "no:cacheprovider", str(written), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
+    )
     result.assert_outcomes(passed=3)
 
     assert main(["new", app, "-o", str(written)]) == 1

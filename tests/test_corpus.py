@@ -39,42 +39,95 @@ STATIC = {
     "17-send-wrong-type": (3, "step 1 (send).send: expected object or string, got a list"),
     "18-index-not-a-number": (4, "step 2 (like).like.index: expected integer, got the text 'last'"),
     "19-unknown-step-key": (4, "step 2 (edit).edit: unknown key 'txt' (did you mean 'text'?); allowed: index, text"),
-    "20-bad-regex": (6, "step 2 (expect) history message 0: invalid regular expression '(unclosed': missing ), unterminated subpattern"),
-    "21-unknown-matcher": (6, "step 2 (expect).expect.history[0].content: unknown key 'contain' (did you mean 'contains'?)"),
-    "22-matcher-two-keys": (6, "a matcher takes exactly one key (equals, contains, regex, ...); to compare a mapping exactly, use {equals: ...}"),
+    "20-bad-regex": (
+        6,
+        "step 2 (expect) history message 0: invalid regular expression '(unclosed': missing ), unterminated subpattern",
+    ),
+    "21-unknown-matcher": (
+        6,
+        "step 2 (expect).expect.history[0].content: unknown key 'contain' (did you mean 'contains'?)",
+    ),
+    "22-matcher-two-keys": (
+        6,
+        "a matcher takes exactly one key (equals, contains, regex, ...); "
+        "to compare a mapping exactly, use {equals: ...}",
+    ),
     "23-unknown-expect-key": (4, "step 2 (expect).expect: unknown key 'histroy' (did you mean 'history'?)"),
-    "24-unknown-message-key": (6, "step 2 (expect).expect.history[0]: unknown key 'text'; allowed: role, content, files, metadata, options"),
+    "24-unknown-message-key": (
+        6,
+        "step 2 (expect).expect.history[0]: unknown key 'text'; allowed: role, content, files, metadata, options",
+    ),
     "25-empty-message": (6, "step 2 (expect).expect.history[0]: must not be empty"),
     "26-negative-length": (5, "step 2 (expect).expect.history.length: must be at least 0, got the number -1"),
-    "27-bad-duration": (5, "step 2 (expect).expect.stream.within: expected a duration such as 5s, 500ms or 2m (or a number of seconds), got the text 'soon'"),
+    "27-bad-duration": (
+        5,
+        "step 2 (expect).expect.stream.within: expected a duration such as 5s, 500ms or 2m "
+        "(or a number of seconds), got the text 'soon'",
+    ),
     "28-duplicate-names": (5, "duplicate scenario name 'same' (first at line 1)"),
     "29-missing-attachment": (3, "step 1 (send): no file 'no-such-file.png' (looked for "),
-    "30-bad-requires-gradio": (2, "requires.gradio must be a version specifier such as '>=6' or '<6', got 'six or later'"),
-    "31-endpoint-without-slash": (2, "scenario.requires.endpoints[0]: an endpoint's name starts with /, e.g. /chat; got the text 'chat'"),
+    "30-bad-requires-gradio": (
+        2,
+        "requires.gradio must be a version specifier such as '>=6' or '<6', got 'six or later'",
+    ),
+    "31-endpoint-without-slash": (
+        2,
+        "scenario.requires.endpoints[0]: an endpoint's name starts with /, e.g. /chat; got the text 'chat'",
+    ),
     "32-call-without-api-name": (3, "step 1 (call).call: 'api_name' is required"),
     "33-bad-timeout": (2, "scenario.timeout.step: must be more than 0, got the number -5"),
-    "34-unknown-timeout-key": (2, "scenario.timeout: unknown key 'steps' (did you mean 'step'?); allowed: step, scenario"),
+    "34-unknown-timeout-key": (
+        2,
+        "scenario.timeout: unknown key 'steps' (did you mean 'step'?); allowed: step, scenario",
+    ),
     "35-duplicate-key": (2, 'YAML does not parse: found duplicate key "name" with value "again"'),
     "36-stop-after-zero": (3, "step 1 (send).send.stop_after: must be at least 1, got the number 0"),
     "37-not-utf8": (1, "cannot read the file: 'utf-8' codec can't decode byte 0xe9"),
-    "38-app-not-found": (2, "app 'no_such_module:demo' names the module 'no_such_module', which cannot be found under the project"),
-    "39-regex-overflow": (6, "step 2 (expect) history message 0: invalid regular expression 'a{99999999999}': the repetition number is too large"),
+    "38-app-not-found": (
+        2,
+        "app 'no_such_module:demo' names the module 'no_such_module', which cannot be found under the project",
+    ),
+    "39-regex-overflow": (
+        6,
+        "step 2 (expect) history message 0: invalid regular expression 'a{99999999999}': "
+        "the repetition number is too large",
+    ),
     "40-deep-nesting": (6, "the file nests mappings and lists more than 50 levels deep"),
-    "41-lone-surrogate": (3, "the text 'half a character: \\ud800' holds \\ud800, a lone surrogate that is not a character and cannot be sent"),
+    "41-lone-surrogate": (
+        3,
+        "the text 'half a character: \\ud800' holds \\ud800, "
+        "a lone surrogate that is not a character and cannot be sent",
+    ),
     "42-timeout-infinite": (2, "timeout.step: a duration is a finite number of seconds more than 0, got inf"),
     "43-duration-nan": (5, "stream.within: a duration is a finite number of seconds more than 0, got nan"),
-    "44-file-outside": (3, "step 1 (send): the file '../../../../../../../../etc/passwd' is outside the folders a scenario may read"),
+    "44-file-outside": (
+        3,
+        "step 1 (send): the file '../../../../../../../../etc/passwd' is outside the folders a scenario may read",
+    ),
     "45-file-special": (3, "step 1 (send): the file '/proc/self/environ' is outside the folders a scenario may read"),
-    "46-app-outside": (2, "app 'os:system' names 'os', a module of Python's standard library, not an app of the project"),
-    "47-url-with-password": (2, "url holds a password; a scenario file is shared, so give the login with --chat-auth or CHAT_HARNESS_AUTH instead"),
+    "46-app-outside": (
+        2,
+        "app 'os:system' names 'os', a module of Python's standard library, not an app of the project",
+    ),
+    "47-url-with-password": (
+        2,
+        "url holds a password; a scenario file is shared, "
+        "so give the login with --chat-auth or CHAT_HARNESS_AUTH instead",
+    ),
 }
 
 #: valid files that fail when run: file -> (line, what the failure says)
 RUNTIME = {
     "r1-edit-index-out-of-range": (4, "step 2 (edit) at {path}:4: cannot perform step"),
     "r2-undo-on-empty-chat": (3, "step 1 (undo) at {path}:3: cannot perform step"),
-    "r3-unknown-chatbot": (1, "the app under test: no chatbot with label or elem_id 'Nope'; the app has: Chat, chatbot"),
-    "r4-unknown-component": (4, "during step 2 (expect) at {path}:4: no component with label or elem_id 'Nope'; the app has: "),
+    "r3-unknown-chatbot": (
+        1,
+        "the app under test: no chatbot with label or elem_id 'Nope'; the app has: Chat, chatbot",
+    ),
+    "r4-unknown-component": (
+        4,
+        "during step 2 (expect) at {path}:4: no component with label or elem_id 'Nope'; the app has: ",
+    ),
     "r6-option-not-offered": (4, "step 2 (select_option) at {path}:4: cannot perform step"),
     "r7-like-index-out-of-range": (4, "index -9 is outside the history (2 messages)"),
 }
@@ -87,7 +140,9 @@ def test_the_corpus_is_complete() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(STATIC))
-def test_validate_names_file_and_line(name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_names_file_and_line(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(HERE.parent)
     line, message = STATIC[name]
     path = f"tests/data/bad/{name}.chat.yaml"
@@ -99,7 +154,9 @@ def test_validate_names_file_and_line(name: str, capsys: pytest.CaptureFixture[s
     assert "Traceback" not in out.out + out.err
 
 
-def test_validate_goes_on_past_every_bad_file_and_sums_up(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_goes_on_past_every_bad_file_and_sums_up(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(HERE.parent)
     assert main(["validate", "tests/data/bad", "scenarios"]) == 1
     out = capsys.readouterr()
@@ -140,7 +197,9 @@ def test_valid_files_that_cannot_run_fail_with_their_line(project: pytest.Pytest
     foreign = project.path / "not-gradio.chat.yaml"
     foreign.write_text(f"name: not gradio\nurl: {not_gradio}\nsteps:\n  - send: hi\n")
     _copy(BAD_RUN, project)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "bad-run", foreign.name, "--driver", "all", "--chat-ready-timeout", "5")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "bad-run", foreign.name, "--driver", "all", "--chat-ready-timeout", "5"
+    )
     assert result.ret == 1
     result.assert_outcomes(failed=2 * (len(RUNTIME) + 1), skipped=len(RUNTIME) + 1)  # parity has nothing to compare
     out = result.stdout.str()
@@ -161,9 +220,15 @@ def test_a_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
         (["--driver", "robot"], "argument --driver: invalid choice: 'robot'"),
         (["--chat-timeout", "-1"], "chat_timeout must be a finite number of seconds more than 0, got -1"),
         (["--chat-timeout", "inf"], "chat_timeout must be a finite number of seconds more than 0, got inf"),
-        (["-o", "chat_scenario_timeout=nan"], "chat_scenario_timeout must be a finite number of seconds more than 0, got nan"),
+        (
+            ["-o", "chat_scenario_timeout=nan"],
+            "chat_scenario_timeout must be a finite number of seconds more than 0, got nan",
+        ),
         (["--chat-report", "ok.chat.yaml"], "ok.chat.yaml: that is a file, not a folder; give a folder for the report"),
-        (["--chat-url", "http://x/", "--chat-space", "a/b"], "--chat-url and --chat-space name two different targets; give one"),
+        (
+            ["--chat-url", "http://x/", "--chat-space", "a/b"],
+            "--chat-url and --chat-space name two different targets; give one",
+        ),
         (["--chat-auth", "nocolon"], "--chat-auth takes user:password (a colon between them)"),
         (["-o", "chat_driver=robot"], "unknown driver 'robot'; choose one of api, browser, all"),
         (["--chat-sessions", "0"], "--chat-sessions must be at least 1, got 0"),

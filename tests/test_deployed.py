@@ -39,7 +39,10 @@ def _run(runner: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 @pytest.mark.slow
 def test_bundled_pass_behind_nginx_under_a_path_prefix(runner: pytest.Pytester, tmp_path: Path) -> None:
-    with served("fixtures.reference_app", args=["--root-path", "/apps/chat"]) as upstream, behind_nginx(upstream, "/apps/chat", tmp_path / "nginx") as url:
+    with (
+        served("fixtures.reference_app", args=["--root-path", "/apps/chat"]) as upstream,
+        behind_nginx(upstream, "/apps/chat", tmp_path / "nginx") as url,
+    ):
         assert httpx.get(url + "config").json()["root"].rstrip("/").endswith("/apps/chat")
         result = run_bundled(runner, "--driver", "all", "--chat-url", url)
     assert_all_pass(result, "reference")
@@ -64,7 +67,9 @@ LOGIN_FILES = ("submit.chat.yaml", "files.chat.yaml", "edit.chat.yaml", "endpoin
 
 
 @pytest.mark.slow
-def test_bundled_scenarios_pass_on_an_app_with_a_login(runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundled_scenarios_pass_on_an_app_with_a_login(
+    runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CHAT_HARNESS_AUTH", f"tester:{PASSWORD}")  # the environment, not argv: ps shows argv
     with served("fixtures.reference_app", env={"FIXTURE_AUTH": f"tester:{PASSWORD}"}, ready=False) as url:
         assert httpx.get(url + "config").status_code == 401
@@ -94,10 +99,14 @@ def test_the_password_is_in_no_output_or_artifact(runner: pytest.Pytester, monke
     _assert_nowhere(PASSWORD, result, runner.path)
 
 
-def test_parallel_scenarios_against_one_server_keep_their_own_sessions(runner: pytest.Pytester, reference_url: str) -> None:
+def test_parallel_scenarios_against_one_server_keep_their_own_sessions(
+    runner: pytest.Pytester, reference_url: str
+) -> None:
     """Replies are numbered per session (#1, #2 ...), so any history or state shared between two
     scenarios run at the same time shows up as a wrong number or an extra message."""
-    files = [str(ROOT / "scenarios" / f) for f in ("retry.chat.yaml", "undo.chat.yaml", "stream.chat.yaml", "edit.chat.yaml")]
+    files = [
+        str(ROOT / "scenarios" / f) for f in ("retry.chat.yaml", "undo.chat.yaml", "stream.chat.yaml", "edit.chat.yaml")
+    ]
     result = _run(runner, *files, "--driver", "all", "-n", "2", "--chat-url", reference_url)
     # every scenario's api, browser and parity items pass: the parity items found both runs in their worker
     result.assert_outcomes(passed=3 * sum(len(load_file(f)) for f in files))
@@ -115,7 +124,12 @@ def test_a_wrong_path_fails_at_once_naming_the_url(runner: pytest.Pytester, refe
 
     result = _run(runner, SUBMIT, "--driver", "all", "--chat-url", url)
     result.assert_outcomes(failed=4, skipped=2)
-    result.stdout.fnmatch_lines([f"chat-harness target: {url} -- NOT READY: {url}config answered HTTP 404*", f"the app under test: {url}config answered HTTP 404*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"chat-harness target: {url} -- NOT READY: {url}config answered HTTP 404*",
+            f"the app under test: {url}config answered HTTP 404*",
+        ]
+    )
 
 
 @pytest.fixture
@@ -129,13 +143,17 @@ def silent_server() -> Iterator[str]:
 
 def test_a_server_that_never_answers_fails_after_the_ready_timeout(runner: pytest.Pytester, silent_server: str) -> None:
     started = time.monotonic()
-    with pytest.raises(TargetError, match=re.escape(f"{silent_server} was not ready within 3s; last: no answer within")):
+    with pytest.raises(
+        TargetError, match=re.escape(f"{silent_server} was not ready within 3s; last: no answer within")
+    ):
         prepare(url=silent_server, timeout=3)
     assert 2.9 <= time.monotonic() - started < 4.5
 
     result = _run(runner, SUBMIT, "--chat-url", silent_server, "--chat-ready-timeout", "2")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([f"the app under test: {silent_server} was not ready within 2s; last: no answer within*"])
+    result.stdout.fnmatch_lines(
+        [f"the app under test: {silent_server} was not ready within 2s; last: no answer within*"]
+    )
 
 
 def test_nothing_listening_is_waited_for_then_named(free_url: str) -> None:
@@ -159,19 +177,30 @@ def test_a_503_that_turns_into_200_is_waited_for_with_progress(runner: pytest.Py
     with served("fixtures.reference_app", env={"FIXTURE_WARMUP_SECONDS": "10"}, ready=False) as url:
         assert httpx.get(url + "config").status_code == 503
         started = time.monotonic()
-        result = _run(runner, SUBMIT, "--driver", "all", "--chat-url", url, "--junitxml", str(runner.path / "report.xml"))
+        result = _run(
+            runner, SUBMIT, "--driver", "all", "--chat-url", url, "--junitxml", str(runner.path / "report.xml")
+        )
         took = time.monotonic() - started
     result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines([f"chat-harness: waiting for {url}: HTTP 503: Space is starting (*s of 300s)", f"chat-harness target: {url} (Gradio *, mode blocks)"])
+    result.stdout.fnmatch_lines(
+        [
+            f"chat-harness: waiting for {url}: HTTP 503: Space is starting (*s of 300s)",
+            f"chat-harness target: {url} (Gradio *, mode blocks)",
+        ]
+    )
     assert 6 < took < 60
     report = (runner.path / "report.xml").read_text()
     assert '<property name="gradio_version"' in report and '<property name="app_mode" value="blocks"' in report
 
 
-def test_a_wrong_password_fails_at_once_on_both_drivers(runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_password_fails_at_once_on_both_drivers(
+    runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with served("fixtures.reference_app", env={"FIXTURE_AUTH": f"tester:{PASSWORD}"}, ready=False) as url:
         started = time.monotonic()
-        with pytest.raises(TargetError, match=re.escape(f"{url} refused the user name and password given with --chat-auth (HTTP 400")):
+        with pytest.raises(
+            TargetError, match=re.escape(f"{url} refused the user name and password given with --chat-auth (HTTP 400")
+        ):
             prepare(url=url, credentials=Credentials(auth=("tester", "wrong-pw")), timeout=30)
         assert time.monotonic() - started < 2
         with pytest.raises(TargetError, match=re.escape(f"{url} asks for a login")):
@@ -180,14 +209,18 @@ def test_a_wrong_password_fails_at_once_on_both_drivers(runner: pytest.Pytester,
         monkeypatch.setenv("CHAT_HARNESS_AUTH", "tester:wrong-pw")
         result = _run(runner, SUBMIT, "--driver", "all", "--chat-url", url)
     result.assert_outcomes(failed=4, skipped=2)
-    result.stdout.fnmatch_lines([f"the app under test: {url} refused the user name and password given with --chat-auth*"])
+    result.stdout.fnmatch_lines(
+        [f"the app under test: {url} refused the user name and password given with --chat-auth*"]
+    )
     assert "wrong-pw" not in result.stdout.str()
 
 
 # -- a Space, through a stand-in for the Hub ------------------------------------------------------
 
 
-def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(
+    runner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A private Space (the app refuses requests without the token, as the Space proxy does) that
     is still building when the run starts; its page also loads a script from a second origin,
     which must not get the token. A failing scenario makes the browser save its artifacts, and
@@ -196,9 +229,13 @@ def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(runn
     failing.write_text("name: fails on purpose\nsteps:\n  - send: hello\n  - expect:\n      history: {length: 5}\n")
     with recording_server() as (elsewhere, seen_elsewhere):
         head = f'<script src="{elsewhere}probe.js"></script>'
-        with served("fixtures.reference_app", args=["--head", head], env={"FIXTURE_SPACE_TOKEN": TOKEN}, ready=False) as host:
+        with served(
+            "fixtures.reference_app", args=["--head", head], env={"FIXTURE_SPACE_TOKEN": TOKEN}, ready=False
+        ) as host:
             assert httpx.get(host + "config").status_code == 404  # private: nothing without the token
-            hub = FakeHub("acme/chatbot", host, ["BUILDING", "BUILDING", "APP_STARTING", "RUNNING"], private_token=TOKEN)
+            hub = FakeHub(
+                "acme/chatbot", host, ["BUILDING", "BUILDING", "APP_STARTING", "RUNNING"], private_token=TOKEN
+            )
             with fake_hub(hub) as endpoint:
                 monkeypatch.setenv("HF_ENDPOINT", endpoint)
                 monkeypatch.setenv("HF_HUB_OFFLINE", "0")
@@ -222,10 +259,15 @@ def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(runn
                 )
     result.assert_outcomes(passed=6, failed=2, skipped=1)
     # the report holds transcripts of every run, the page and the failing run's artifacts: all searched below
-    assert len(list((runner.path / "reports" / "transcripts").glob("*.json"))) == 9 and (runner.path / "reports" / "report.html").is_file()
+    assert (
+        len(list((runner.path / "reports" / "transcripts").glob("*.json"))) == 9
+        and (runner.path / "reports" / "report.html").is_file()
+    )
     (transcript,) = (runner.path / "reports" / "transcripts").glob("*fails-on-purpose-browser-*.json")
     failed = json.loads(transcript.read_text())
-    assert (runner.path / "reports" / failed["artifacts"]["trace"]).resolve().is_file()  # pytest-playwright's trace, linked
+    assert (
+        (runner.path / "reports" / failed["artifacts"]["trace"]).resolve().is_file()
+    )  # pytest-playwright's trace, linked
     result.stdout.fnmatch_lines([f"chat-harness target: Space acme/chatbot at {host} (Gradio *, mode blocks)"])
     assert hub.seen_authorization and set(hub.seen_authorization) == {f"Bearer {TOKEN}"}
     assert seen_elsewhere, "the page did not load the second origin's script: the check below would prove nothing"
@@ -263,5 +305,8 @@ def test_a_broken_space_fails_at_once(stages: list[str], message: str, monkeypat
         with pytest.raises(TargetError, match=re.escape(message)):
             prepare(space="acme/chatbot", timeout=30)
         assert time.monotonic() - started < 3
-        with pytest.raises(TargetError, match=re.escape("the Hub has no Space acme/other (if it is private, set HF_TOKEN or pass --chat-token)")):
+        with pytest.raises(
+            TargetError,
+            match=re.escape("the Hub has no Space acme/other (if it is private, set HF_TOKEN or pass --chat-token)"),
+        ):
             prepare(space="acme/other", timeout=30)

@@ -1,4 +1,5 @@
-"""The scenario reference in the README names every step, expectation key and matcher of the schema."""
+"""The docs: the scenario reference names every step, expectation key and matcher of the schema; the
+CI workflow is valid; the README's option table is the plugin's own; every doc is linked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ruamel.yaml import YAML
 
 from harness.spec.loader import schema
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SCENARIO_DOC = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
 
 
 def _keys() -> list[str]:
@@ -27,8 +30,8 @@ def _keys() -> list[str]:
 
 @pytest.mark.parametrize("key", _keys())
 def test_the_reference_shows_every_key_with_an_example(key: str) -> None:
-    assert f"`{key}" in README or f"{key}:" in README, f"README's scenario reference does not mention {key!r}"
-    assert f"{key}:" in README, f"README has no example using {key}:"
+    assert f"`{key}" in SCENARIO_DOC or f"{key}:" in SCENARIO_DOC, f"docs/scenarios.md does not mention {key!r}"
+    assert f"{key}:" in SCENARIO_DOC, f"docs/scenarios.md has no example using {key}:"
 
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "docs" / "chat-harness-ci.yml"
@@ -36,7 +39,12 @@ WORKFLOW = Path(__file__).resolve().parent.parent / "docs" / "chat-harness-ci.ym
 
 def _check_workflow(path: Path) -> subprocess.CompletedProcess[str]:
     """check-jsonschema with its vendored GitHub workflow schema (SchemaStore's; no network)."""
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_ci_workflow_is_a_valid_github_workflow_that_does_what_the_guide_says(tmp_path: Path) -> None:
@@ -49,10 +57,18 @@ def test_the_ci_workflow_is_a_valid_github_workflow_that_does_what_the_guide_say
     assert run["env"]["HF_TOKEN"] == "${{ secrets.HF_TOKEN }}"
     for job in workflow["jobs"].values():
         command = next(step["run"] for step in job["steps"] if "pytest scenarios/" in step.get("run", ""))
-        assert all(option in command for option in ("--driver all", "--chat-report reports", "--junitxml reports/junit.xml", "--tracing retain-on-failure"))
+        assert all(
+            option in command
+            for option in (
+                "--driver all",
+                "--chat-report reports",
+                "--junitxml reports/junit.xml",
+                "--tracing retain-on-failure",
+            )
+        )
         upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
         assert upload["if"] == "${{ !cancelled() }}" and upload["with"]["path"] == "reports/"
-    assert "docs/chat-harness-ci.yml" in README and "## CI guide" in README
+    assert "docs/chat-harness-ci.yml" in (ROOT / "docs" / "ci.md").read_text() and "(docs/ci.md)" in README
     # and the check can fail: a schedule without its cron
     broken = tmp_path / "broken.yml"
     broken.write_text(WORKFLOW.read_text().replace('- cron: "17 3 * * *"', "- when: nightly"))
@@ -88,7 +104,12 @@ def test_the_readme_option_table_is_the_plugins_own() -> None:
     from harness.pytest_plugin.options import OPTIONS, option_table
 
     assert option_table() in README
-    shown = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], capture_output=True, text=True, timeout=120).stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     flat = " ".join(shown.split())
     for option in OPTIONS:
         if option.flag is not None:
@@ -96,3 +117,9 @@ def test_the_readme_option_table_is_the_plugins_own() -> None:
             assert " ".join(option.help.split()) in flat, option.flag
         if option.ini:
             assert f"{option.name} " in shown, option.name
+
+
+def test_the_readme_is_short_and_links_every_doc() -> None:
+    assert len(README.splitlines()) < 150
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{doc.name})" in README, doc.name

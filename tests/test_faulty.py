@@ -36,16 +36,33 @@ steps:
       history: {length: 2}
 """
 
-HELLO = "name: hello\nsteps:\n  - send: hi\n  - expect:\n      history:\n        - {role: user, content: hi}\n        - {role: assistant, content: 'echo: hi'}\n"
+HELLO = (
+    "name: hello\nsteps:\n  - send: hi\n  - expect:\n      history:\n"
+    "        - {role: user, content: hi}\n        - {role: assistant, content: 'echo: hi'}\n"
+)
 
 #: per scenario: the text its failure must contain, and the most seconds it may take (the
 #: never-returning handler is held to the 3 s step timeout the run sets, plus the page's margin)
 EXPECTED = {
-    "gr.Error": ("step 1 (send) at faults.chat.yaml:3: the app raised an error\n  the app raised an error during step 1 (send): the model is overloaded", 6),
-    "hidden exception": ("the app raised an error during step 1 (send): an exception the app does not show (launch it with show_error=True to see it)", 6),
+    "gr.Error": (
+        "step 1 (send) at faults.chat.yaml:3: the app raised an error\n"
+        "  the app raised an error during step 1 (send): the model is overloaded",
+        6,
+    ),
+    "hidden exception": (
+        "the app raised an error during step 1 (send): "
+        "an exception the app does not show (launch it with show_error=True to see it)",
+        6,
+    ),
     "never returns": ("during step 1 (send) at faults.chat.yaml:11: timed out after 3s waiting for ", 8),
-    "history is not a list": ("the app raised an error during step 1 (send): Data incompatible with messages format.", 6),
-    "unknown role": ("the app sent a message with role 'robot' (message 1); a Gradio chatbot shows only user, assistant, system", 6),
+    "history is not a list": (
+        "the app raised an error during step 1 (send): Data incompatible with messages format.",
+        6,
+    ),
+    "unknown role": (
+        "the app sent a message with role 'robot' (message 1); a Gradio chatbot shows only user, assistant, system",
+        6,
+    ),
 }
 
 
@@ -61,7 +78,11 @@ def _cases(junit: Path) -> dict[str, tuple[str, float, str]]:
     for case in ET.parse(junit).getroot().iter("testcase"):
         failure = case.find("failure")
         outcome = "failed" if failure is not None else "skipped" if case.find("skipped") is not None else "passed"
-        cases[case.get("name", "")] = (outcome, float(case.get("time", "0")), (failure.text or "") if failure is not None else "")
+        cases[case.get("name", "")] = (
+            outcome,
+            float(case.get("time", "0")),
+            (failure.text or "") if failure is not None else "",
+        )
     return cases
 
 
@@ -70,7 +91,19 @@ def test_each_fault_fails_clearly_and_in_time_on_both_drivers(project: pytest.Py
     (project.path / "faults.chat.yaml").write_text(FAULTS)
     junit = project.path / "junit.xml"
     result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "faults.chat.yaml", "--rootdir", str(project.path), "--driver", "all", "--chat-url", faulty_url, "--chat-timeout", "3", "--junitxml", str(junit)
+        "-p",
+        "no:cacheprovider",
+        "faults.chat.yaml",
+        "--rootdir",
+        str(project.path),
+        "--driver",
+        "all",
+        "--chat-url",
+        faulty_url,
+        "--chat-timeout",
+        "3",
+        "--junitxml",
+        str(junit),
     )
     out = result.stdout.str()
     cases = _cases(junit)
@@ -89,10 +122,25 @@ def test_a_server_that_dies_mid_stream_is_reported_at_once(driver: str, project:
     (project.path / "die.chat.yaml").write_text("name: dies\nsteps:\n  - send: die\n")
     with served("fixtures.faulty") as url:
         started = time.monotonic()
-        result = project.runpytest_subprocess("-p", "no:cacheprovider", "die.chat.yaml", "--rootdir", str(project.path), "--driver", driver, "--chat-url", url)
+        result = project.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "die.chat.yaml",
+            "--rootdir",
+            str(project.path),
+            "--driver",
+            driver,
+            "--chat-url",
+            url,
+        )
         took = time.monotonic() - started
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"the app under test during step 1 (send) at die.chat.yaml:3: lost the connection to the app at {url} during /reply: *"])
+    result.stdout.fnmatch_lines(
+        [
+            "the app under test during step 1 (send) at die.chat.yaml:3: "
+            f"lost the connection to the app at {url} during /reply: *"
+        ]
+    )
     assert took < 20  # pytest's start and a browser's included; the step timeout (30 s) is not waited for
 
 
@@ -100,13 +148,28 @@ def test_a_server_that_dies_mid_stream_is_reported_at_once(driver: str, project:
 # longer than pytest's own start, which eats into a start delay)
 @pytest.mark.parametrize(
     ("env", "ready", "waiting"),
-    [({"FIXTURE_START_DELAY": "9"}, None, "ConnectError"), ({"FIXTURE_BUSY_REQUESTS": "7"}, False, "HTTP 429: Too many requests")],
+    [
+        ({"FIXTURE_START_DELAY": "9"}, None, "ConnectError"),
+        ({"FIXTURE_BUSY_REQUESTS": "7"}, False, "HTTP 429: Too many requests"),
+    ],
     ids=["slow start", "429 first"],
 )
-def test_a_slow_start_and_a_rate_limited_start_are_waited_out(env: dict[str, str], ready: bool | None, waiting: str, project: pytest.Pytester) -> None:
+def test_a_slow_start_and_a_rate_limited_start_are_waited_out(
+    env: dict[str, str], ready: bool | None, waiting: str, project: pytest.Pytester
+) -> None:
     (project.path / "hello.chat.yaml").write_text(HELLO)
     with served("fixtures.faulty", env=env, ready=ready) as url:
-        result = project.runpytest_subprocess("-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "all", "--chat-url", url, "--chat-ready-timeout", "60")
+        result = project.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "hello.chat.yaml",
+            "--driver",
+            "all",
+            "--chat-url",
+            url,
+            "--chat-ready-timeout",
+            "60",
+        )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([f"chat-harness: waiting for {url}: {waiting}*"])
 
@@ -114,7 +177,8 @@ def test_a_slow_start_and_a_rate_limited_start_are_waited_out(env: dict[str, str
 def test_timeouts_from_the_file_the_ini_and_the_command_line(project: pytest.Pytester, faulty_url: str) -> None:
     (project.path / "hang.chat.yaml").write_text(
         "name: step budget from the file\ntimeout: {step: 1s}\nsteps:\n  - send: hang\n"
-        "---\nname: scenario budget from the file\ntimeout: {step: 20s, scenario: 2s}\nsteps:\n  - send: hi\n  - send: hang\n"
+        "---\nname: scenario budget from the file\ntimeout: {step: 20s, scenario: 2s}\n"
+        "steps:\n  - send: hi\n  - send: hang\n"
         "---\nname: budgets from the ini\nsteps:\n  - send: hang\n"
     )
     (project.path / "pytest.ini").write_text("[pytest]\nchat_timeout = 1.5\nchat_scenario_timeout = 100\n")
@@ -127,7 +191,8 @@ def test_timeouts_from_the_file_the_ini_and_the_command_line(project: pytest.Pyt
         [
             "*step 1 (send) at hang.chat.yaml:4: timed out after 1s waiting for the app's /reply handler to finish",
             "step 2 (send) at hang.chat.yaml:10: out of time",
-            "  cut off when the scenario's time budget of 2s ran out: timed out after 1.*s waiting for the app's /reply handler to finish",
+            "  cut off when the scenario's time budget of 2s ran out: "
+            "timed out after 1.*s waiting for the app's /reply handler to finish",
             "*step 1 (send) at hang.chat.yaml:14: timed out after 1.5s waiting for the app's /reply handler to finish",
         ]
     )
@@ -145,15 +210,21 @@ def test_opening_a_session_rides_out_429_and_503_but_only_within_a_bound(project
     A page that never stops answering 503 fails once the bound (the step timeout, 3 s) is used up."""
     (project.path / "hello.chat.yaml").write_text(HELLO)
     live_log = ["-o", "log_cli=true", "--log-cli-level=WARNING"]
-    with served("fixtures.faulty", env={"FIXTURE_BUSY_CLIENTS": "2", "FIXTURE_BUSY_PAGES": "2", "FIXTURE_BUSY_JOINS": "2"}) as url:
-        result = project.runpytest_subprocess("-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "all", "--chat-url", url, *live_log)
+    with served(
+        "fixtures.faulty", env={"FIXTURE_BUSY_CLIENTS": "2", "FIXTURE_BUSY_PAGES": "2", "FIXTURE_BUSY_JOINS": "2"}
+    ) as url:
+        result = project.runpytest_subprocess(
+            "-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "all", "--chat-url", url, *live_log
+        )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([f"*connecting to {url}: HTTP 429 (too many requests); trying again in *s*"])
     result.stdout.fnmatch_lines([f"*loading {url} in the browser: HTTP 503; trying again in *s*"])
     result.stdout.fnmatch_lines(["*queueing /reply: HTTP 429; trying again in 0.5s*"])  # Retry-After honoured
     with served("fixtures.faulty", env={"FIXTURE_BUSY_PAGES": "1000"}) as url:
         started = time.monotonic()
-        result = project.runpytest_subprocess("-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "browser", "--chat-url", url, "--chat-timeout", "3")
+        result = project.runpytest_subprocess(
+            "-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "browser", "--chat-url", url, "--chat-timeout", "3"
+        )
         took = time.monotonic() - started
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"the app under test: {url} answered HTTP 503 to the browser (tried * times)"])

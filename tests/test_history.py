@@ -21,16 +21,31 @@ FILE = {
 # recorded from a Gradio 6.31 server (content parts)
 GRADIO6 = [
     {"role": "user", "metadata": None, "content": [{"type": "text", "text": "hello"}], "options": None},
-    {"role": "assistant", "metadata": None, "content": [{"type": "text", "text": "#1 echo: "}, {"type": "text", "text": "hello"}], "options": None},
+    {
+        "role": "assistant",
+        "metadata": None,
+        "content": [{"type": "text", "text": "#1 echo: "}, {"type": "text", "text": "hello"}],
+        "options": None,
+    },
     {"role": "user", "metadata": None, "content": [{"type": "file", "file": FILE, "alt_text": None}], "options": None},
-    {"role": "assistant", "metadata": {"title": "Thinking", "status": "done", "id": None}, "content": [{"type": "text", "text": "hm"}], "options": [{"value": "yes"}]},
+    {
+        "role": "assistant",
+        "metadata": {"title": "Thinking", "status": "done", "id": None},
+        "content": [{"type": "text", "text": "hm"}],
+        "options": [{"value": "yes"}],
+    },
 ]
 # the same conversation from a Gradio 5.50 server (one item per message)
 GRADIO5 = [
     {"role": "user", "metadata": None, "content": "hello", "options": None},
     {"role": "assistant", "metadata": None, "content": "#1 echo: hello", "options": None},
     {"role": "user", "metadata": None, "content": {"file": FILE, "alt_text": None}, "options": None},
-    {"role": "assistant", "metadata": {"title": "Thinking", "status": "done"}, "content": "hm", "options": [{"value": "yes"}]},
+    {
+        "role": "assistant",
+        "metadata": {"title": "Thinking", "status": "done"},
+        "content": "hm",
+        "options": [{"value": "yes"}],
+    },
 ]
 
 
@@ -41,7 +56,12 @@ def test_versions_normalise_alike(payload: list[dict[str, object]]) -> None:
         {"role": "user", "content": "hello"},
         {"role": "assistant", "content": "#1 echo: hello"},
         {"role": "user", "content": "", "files": [{"name": "cat.png", "mime_type": "image/png"}]},
-        {"role": "assistant", "content": "hm", "metadata": {"title": "Thinking", "status": "done"}, "options": [{"value": "yes"}]},
+        {
+            "role": "assistant",
+            "content": "hm",
+            "metadata": {"title": "Thinking", "status": "done"},
+            "options": [{"value": "yes"}],
+        },
     ]
 
 

@@ -77,22 +77,51 @@ COMPONENTS = [
 ]
 THOUGHTS = [
     {"role": "user", "content": "Plan a trip"},
-    {"role": "assistant", "content": "Looking at options", "metadata": {"title": "Planning", "id": "plan", "log": "2 steps", "duration": 1.5, "status": "done"}},
-    {"role": "assistant", "content": "Searching flights", "metadata": {"title": "Search", "id": 7, "parent_id": "plan", "status": "pending"}},
-    {"role": "assistant", "content": "Checking hotels", "metadata": {"title": "Hotels", "parent_id": "plan", "log": "3 found"}},
-    {"role": "assistant", "content": "Trip planned.", "metadata": {"title": "Done", "status": "done"}},  # a gr.ChatMessage
+    {
+        "role": "assistant",
+        "content": "Looking at options",
+        "metadata": {"title": "Planning", "id": "plan", "log": "2 steps", "duration": 1.5, "status": "done"},
+    },
+    {
+        "role": "assistant",
+        "content": "Searching flights",
+        "metadata": {"title": "Search", "id": 7, "parent_id": "plan", "status": "pending"},
+    },
+    {
+        "role": "assistant",
+        "content": "Checking hotels",
+        "metadata": {"title": "Hotels", "parent_id": "plan", "log": "3 found"},
+    },
+    {
+        "role": "assistant",
+        "content": "Trip planned.",
+        "metadata": {"title": "Done", "status": "done"},
+    },  # a gr.ChatMessage
     {"role": "assistant", "content": "Here is the plan."},
 ]
 OPTIONS = [
     {"role": "user", "content": "Pick one"},
-    {"role": "assistant", "content": "Which size?", "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}, {"value": "l"}]},
-    {"role": "assistant", "content": "Or a colour?", "options": [{"value": "red"}, {"value": "blue", "label": "Blue!"}]},
+    {
+        "role": "assistant",
+        "content": "Which size?",
+        "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}, {"value": "l"}],
+    },
+    {
+        "role": "assistant",
+        "content": "Or a colour?",
+        "options": [{"value": "red"}, {"value": "blue", "label": "Blue!"}],
+    },
 ]
 # Gradio 6 only: one message holding several parts; texts are concatenated, files kept in order
 CONTENT_LIST = [
     {"role": "user", "content": "Look at this", "files": [RED]},
     {"role": "assistant", "content": "Here you go:and done.", "files": [WAV, RED], "components": ["image"]},
-    {"role": "assistant", "content": "thinking hard", "metadata": {"title": "Thought", "status": "done"}, "options": [{"value": "more"}]},
+    {
+        "role": "assistant",
+        "content": "thinking hard",
+        "metadata": {"title": "Thought", "status": "done"},
+        "options": [{"value": "more"}],
+    },
 ]
 # Gradio 5 only: type="tuples" chatbots send [[user, bot], ...]; a None side is no message
 TUPLES = [
@@ -198,7 +227,9 @@ def _shape(value: Any) -> str:
         (6, "html", "str", []),
     ],
 )
-def test_component_files_wherever_the_value_holds_them(version: int, component: str, shape: str, files: list[dict[str, Any]]) -> None:
+def test_component_files_wherever_the_value_holds_them(
+    version: int, component: str, shape: str, files: list[dict[str, Any]]
+) -> None:
     part = _component(version, component)
     assert _shape(part["value"]) == shape
     (message,) = normalise_history([{"role": "assistant", "content": part}])
@@ -206,8 +237,19 @@ def test_component_files_wherever_the_value_holds_them(version: int, component: 
     assert [f.as_dict() for f in message.files] == files
 
 
-@pytest.mark.parametrize(("name", "mime_type"), [("beep.wav", "audio/wav"), ("song.flac", "audio/flac"), ("red.png", "image/png"), ("noext", None)])
+@pytest.mark.parametrize(
+    ("name", "mime_type"),
+    [("beep.wav", "audio/wav"), ("song.flac", "audio/flac"), ("red.png", "image/png"), ("noext", None)],
+)
 def test_missing_mime_type_is_guessed_like_the_server(name: str, mime_type: str | None) -> None:
-    value = {"path": f"/cache/abc/{name}", "url": None, "orig_name": name, "mime_type": None, "meta": {"_type": "gradio.FileData"}}
-    (message,) = normalise_history([{"role": "assistant", "content": [{"type": "component", "component": "audio", "value": value}]}])
+    value = {
+        "path": f"/cache/abc/{name}",
+        "url": None,
+        "orig_name": name,
+        "mime_type": None,
+        "meta": {"_type": "gradio.FileData"},
+    }
+    (message,) = normalise_history(
+        [{"role": "assistant", "content": [{"type": "component", "component": "audio", "value": value}]}]
+    )
     assert message.files[0].as_dict() == {"name": name, "mime_type": mime_type}

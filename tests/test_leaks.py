@@ -17,7 +17,12 @@ def test_a_forgotten_process_fails_the_session(project: pytest.Pytester) -> None
     result = project.runpytest_subprocess("-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["processes started by the tests are still running after the session (now killed):", "pid *: * -c import time; time.sleep(60)"])
+    result.stdout.fnmatch_lines(
+        [
+            "processes started by the tests are still running after the session (now killed):",
+            "pid *: * -c import time; time.sleep(60)",
+        ]
+    )
 
 
 def test_a_tidy_session_passes(project: pytest.Pytester) -> None:

@@ -57,7 +57,11 @@ BAD = [
     ("name: [x\n", 2, "YAML does not parse"),
     ("name: x\nsteps:\n  - sned: hi\n", 3, "unknown step 'sned' (did you mean 'send'?)"),
     ("name: x\nsteps: []\n", 2, "must not be empty"),
-    ("name: x\nsteps:\n  - send: hi\n  - expect:\n      history:\n        - {role: user, content: {contain: hi}}\n", 6, "unknown key 'contain' (did you mean 'contains'?)"),
+    (
+        "name: x\nsteps:\n  - send: hi\n  - expect:\n      history:\n        - {role: user, content: {contain: hi}}\n",
+        6,
+        "unknown key 'contain' (did you mean 'contains'?)",
+    ),
     ("name: x\nsteps:\n  - send: [1]\n", 3, "expected object or string, got a list"),
     ("name: x\nstep:\n  - send: hi\n", 2, "unknown key 'step' (did you mean 'steps'?)"),
     ("name: x\nsteps:\n  - edit: {index: a, text: b}\n", 3, "edit.index: expected integer, got the text 'a'"),
@@ -76,7 +80,11 @@ BAD = [
     ("name: x\nsteps:\n  - expect: {}\n", 3, "must not be empty"),
     ("name: x\napp: not a spec\nsteps: [{send: a}]\n", 2, "does not match"),
     ("name: x\nsteps:\n  - like: {idx: 1}\n", 3, "unknown key 'idx' (did you mean 'index'?)"),
-    ("name: x\nrequires:\n  gradio: six or later\nsteps: [{send: a}]\n", 3, "requires.gradio must be a version specifier such as '>=6' or '<6'"),
+    (
+        "name: x\nrequires:\n  gradio: six or later\nsteps: [{send: a}]\n",
+        3,
+        "requires.gradio must be a version specifier such as '>=6' or '<6'",
+    ),
 ]
 
 
@@ -98,13 +106,19 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 def test_call_takes_positional_or_named_arguments() -> None:
     (scenario,) = load_text(
-        "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n  - call: {api_name: /respond, args: {message: hi}, result: 3}\n  - call: {api_name: /respond}\n",
+        "name: s\nsteps:\n  - call: {api_name: /respond, args: [hi, 2]}\n"
+        "  - call: {api_name: /respond, args: {message: hi}, result: 3}\n  - call: {api_name: /respond}\n",
         "f.yaml",
     )
     positional, named, bare = scenario.steps
     assert isinstance(positional, Call) and isinstance(named, Call) and isinstance(bare, Call)
     assert positional.args == ["hi", 2] and positional.api_name == "/respond"
-    assert named.args == {"message": "hi"} and named.result is not None and named.result.matches(3) and not named.result.matches(4)
+    assert (
+        named.args == {"message": "hi"}
+        and named.result is not None
+        and named.result.matches(3)
+        and not named.result.matches(4)
+    )
     assert bare.args == [] and bare.result is None
 
 

@@ -11,12 +11,16 @@ from tests.helpers.servers import ROOT
 # three scenarios x (api, browser, parity): nine items, which pytest-split, knowing no durations,
 # cuts 5 + 4, through the middle of the second scenario
 SCENARIOS = "\n---\n".join(
-    f"name: scenario {n}\nsteps:\n  - send: hello {n}\n  - expect:\n      history: {{length: 2, last: [{{role: assistant, content: '#1 echo: hello {n}'}}]}}\n" for n in (1, 2, 3)
+    f"name: scenario {n}\nsteps:\n  - send: hello {n}\n  - expect:\n"
+    f"      history: {{length: 2, last: [{{role: assistant, content: '#1 echo: hello {n}'}}]}}\n"
+    for n in (1, 2, 3)
 )
 
 
 def _shard(project: pytest.Pytester, group: int, *args: str) -> pytest.RunResult:
-    return project.runpytest_subprocess("-p", "no:cacheprovider", "s.chat.yaml", "--driver", "all", "--splits", "2", "--group", str(group), *args)
+    return project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "s.chat.yaml", "--driver", "all", "--splits", "2", "--group", str(group), *args
+    )
 
 
 def _collected(project: pytest.Pytester, group: int, *args: str) -> set[str]:
@@ -24,15 +28,21 @@ def _collected(project: pytest.Pytester, group: int, *args: str) -> set[str]:
     return {line.split("::", 1)[1] for line in result.stdout.lines if line.startswith("s.chat.yaml::")}
 
 
-@pytest.mark.parametrize(("args", "runs"), [((), ("api", "browser", "parity")), (("-k", "not browser"), ("api", "parity"))])
-def test_shards_keep_each_scenario_with_its_parity_item(project: pytest.Pytester, args: tuple[str, ...], runs: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("args", "runs"), [((), ("api", "browser", "parity")), (("-k", "not browser"), ("api", "parity"))]
+)
+def test_shards_keep_each_scenario_with_its_parity_item(
+    project: pytest.Pytester, args: tuple[str, ...], runs: tuple[str, ...]
+) -> None:
     """The shards share the scenarios out whole; what -k left out stays out."""
     (project.path / "s.chat.yaml").write_text(SCENARIOS)
     shards = [_collected(project, group, *args) for group in (1, 2)]
     assert shards[0] | shards[1] == {f"scenario {n}[{run}]" for n in (1, 2, 3) for run in runs}
     assert not shards[0] & shards[1]
     for n in (1, 2, 3):
-        assert len({i for i, shard in enumerate(shards) if any(name.startswith(f"scenario {n}[") for name in shard)}) == 1
+        assert (
+            len({i for i, shard in enumerate(shards) if any(name.startswith(f"scenario {n}[") for name in shard)}) == 1
+        )
 
 
 def test_a_shard_runs_its_scenarios_whole(project: pytest.Pytester) -> None:
@@ -44,6 +54,6 @@ def test_a_shard_runs_its_scenarios_whole(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=len(shard))
 
 
-def test_the_readme_documents_sharding() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_document_sharding() -> None:
+    readme = (ROOT / "docs" / "scaling.md").read_text()
     assert "pytest-split" in readme and "--splits 4 --group 1" in readme and "--store-durations" in readme

@@ -97,28 +97,41 @@ def test_actions_the_app_cannot_do(project: pytest.Pytester) -> None:
             "  the app has no .undo() handler on the chatbot 'Chat', so the Undo icon is not shown",
         ]
     )
-    result.stdout.fnmatch_lines(["*the app has no .like() handler on the chatbot 'Chat', so the Like and Dislike icons are not shown*"])
-    result.stdout.fnmatch_lines(["*the chatbot 'Chat' is not editable (no editable= setting), so there is no Edit icon*"])
+    result.stdout.fnmatch_lines(
+        ["*the app has no .like() handler on the chatbot 'Chat', so the Like and Dislike icons are not shown*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*the chatbot 'Chat' is not editable (no editable= setting), so there is no Edit icon*"]
+    )
     result.stdout.fnmatch_lines(["chat at that point:", "    [[]0[]] user: 'hello'"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_index_outside_the_history(project: pytest.Pytester) -> None:
-    project.makefile(".chat.yaml", index="name: out of range\nsteps:\n  - send: hi\n  - dislike: {index: 5}\n  - edit: {index: -7, text: x}\n")
+    project.makefile(
+        ".chat.yaml",
+        index="name: out of range\nsteps:\n  - send: hi\n  - dislike: {index: 5}\n  - edit: {index: -7, text: x}\n",
+    )
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["step 2 (dislike) at index.chat.yaml:4: cannot perform step", "  index 5 is outside the history (2 messages)"])
+    result.stdout.fnmatch_lines(
+        ["step 2 (dislike) at index.chat.yaml:4: cannot perform step", "  index 5 is outside the history (2 messages)"]
+    )
 
 
 def test_app_without_chatbot_and_with_two(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", plain=GOOD)
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_chatbot")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["the app under test: the app has no gr.Chatbot component, so there is no chat to test"])
+    result.stdout.fnmatch_lines(
+        ["the app under test: the app has no gr.Chatbot component, so there is no chat to test"]
+    )
 
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*the app has 2 chatbots ('Left', 'Right'); say which one with 'chatbot:' in the scenario*"])
+    result.stdout.fnmatch_lines(
+        ["*the app has 2 chatbots ('Left', 'Right'); say which one with 'chatbot:' in the scenario*"]
+    )
 
     project.makefile(".chat.yaml", plain="chatbot: Right\n" + GOOD.lstrip())
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")

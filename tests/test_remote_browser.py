@@ -62,7 +62,9 @@ def browser_server(tmp_path: Path) -> Iterator[tuple[str, psutil.Process, Path]]
             server.wait()
 
 
-def test_scenarios_pass_on_a_browser_from_a_remote_browser_server(project: pytest.Pytester, browser_server: tuple[str, psutil.Process, Path]) -> None:
+def test_scenarios_pass_on_a_browser_from_a_remote_browser_server(
+    project: pytest.Pytester, browser_server: tuple[str, psutil.Process, Path]
+) -> None:
     endpoint, server, wrapper = browser_server
     result = project.runpytest_subprocess(
         "-p", "no:cacheprovider", "-rs", *SCENARIOS, "--rootdir", str(ROOT), "--driver", "all",
@@ -75,18 +77,24 @@ def test_scenarios_pass_on_a_browser_from_a_remote_browser_server(project: pytes
     assert launchers and launchers <= {p.pid for p in server.children(recursive=True)}
 
 
-def test_an_unreachable_browser_server_fails_the_browser_items_clearly(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_browser_server_fails_the_browser_items_clearly(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint = f"ws://127.0.0.1:{free_port()}/"  # nothing listens there
     monkeypatch.setenv("CHAT_HARNESS_BROWSER_ENDPOINT", endpoint)
     started = time.monotonic()
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", SCENARIOS[0], "--rootdir", str(ROOT), "--driver", "all")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", SCENARIOS[0], "--rootdir", str(ROOT), "--driver", "all"
+    )
     assert time.monotonic() - started < 30
     # the api items pass; the browser items fail, and so parity cannot compare
     result.assert_outcomes(passed=2, failed=2, skipped=2)
     result.stdout.fnmatch_lines(
         [
-            f"no browser from the Playwright browser server at {endpoint} (--chat-browser-endpoint / $CHAT_HARNESS_BROWSER_ENDPOINT): *ECONNREFUSED*; "
-            "start one with `playwright run-server --port PORT` on a Playwright * installation (client and server versions must match)"
+            f"no browser from the Playwright browser server at {endpoint} "
+            "(--chat-browser-endpoint / $CHAT_HARNESS_BROWSER_ENDPOINT): *ECONNREFUSED*; "
+            "start one with `playwright run-server --port PORT` on a Playwright * installation "
+            "(client and server versions must match)"
         ]
     )
     assert "Traceback" not in result.stdout.str()

@@ -38,13 +38,19 @@ def troublesome_teardown(request):
 
 def _scenario(name: str, passes: bool) -> str:
     reply = "#1 echo: hello" if passes else "#1 echo: goodbye"
-    return f"name: {json.dumps(name, ensure_ascii=False)}\nsteps:\n  - send: hello\n  - expect:\n      history:\n        last: [{{role: assistant, content: '{reply}'}}]\n"
+    return (
+        f"name: {json.dumps(name, ensure_ascii=False)}\nsteps:\n  - send: hello\n  - expect:\n      history:\n"
+        f"        last: [{{role: assistant, content: '{reply}'}}]\n"
+    )
 
 
 def _report_runs(report: Path) -> dict[str, str]:
     """node id -> outcome, for every run the HTML report shows."""
     text = report.read_text(encoding="utf-8")
-    return {html.unescape(nodeid): outcome for outcome, nodeid in re.findall(r'<div class="run (\w+)" data-driver="[^"]*" data-nodeid="([^"]*)">', text)}
+    return {
+        html.unescape(nodeid): outcome
+        for outcome, nodeid in re.findall(r'<div class="run (\w+)" data-driver="[^"]*" data-nodeid="([^"]*)">', text)
+    }
 
 
 def _report_totals(report: Path) -> dict[str, int]:
@@ -65,7 +71,9 @@ def _pytest_outcomes(stdout: str) -> dict[str, str]:
 
 
 def test_the_report_holds_every_item_with_pytests_outcome_and_totals(project: pytest.Pytester) -> None:
-    (project.path / "names.chat.yaml").write_text("---\n".join(_scenario(n, ok) for n, ok in NAMES.items()), encoding="utf-8")
+    (project.path / "names.chat.yaml").write_text(
+        "---\n".join(_scenario(n, ok) for n, ok in NAMES.items()), encoding="utf-8"
+    )
     (project.path / "good.chat.yaml").write_text(_scenario("the good file", True))
     bad = ROOT / "tests" / "data" / "bad"
     for name in ("39-regex-overflow", "40-deep-nesting"):
@@ -76,7 +84,10 @@ def test_the_report_holds_every_item_with_pytests_outcome_and_totals(project: py
     # the good file and the names ran; the two bad files are invalid items, not a stopped run
     assert outcomes == {"passed": 5, "failed": 6, "errors": 1}, outcomes
     out = result.stdout.str()
-    assert "invalid scenario file: 39-regex-overflow.chat.yaml:6: " in out and "invalid scenario file: 40-deep-nesting.chat.yaml:6: " in out
+    assert (
+        "invalid scenario file: 39-regex-overflow.chat.yaml:6: " in out
+        and "invalid scenario file: 40-deep-nesting.chat.yaml:6: " in out
+    )
     assert "Traceback" not in out and "INTERNALERROR" not in out
 
     report = project.path / "reports" / "report.html"

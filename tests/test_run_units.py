@@ -126,7 +126,9 @@ def test_update_records_exact_values_and_leaves_fuzzy_ones(tmp_path: Path) -> No
         _run(scenario, ScriptedDriver(), update=updates)
     assert "expected text that matches '^#9'" in caught.value.detail
     changes, problems = write_edits(updates.edits)
-    assert problems == [] and len(changes) == 1 and "'#1 echo: WRONG' -> '#1 echo: hello'" in changes[0].replace('"', "'")
+    assert (
+        problems == [] and len(changes) == 1 and "'#1 echo: WRONG' -> '#1 echo: hello'" in changes[0].replace('"', "'")
+    )
     assert "# kept comment" in path.read_text() and '{regex: "^#9"}' in path.read_text()
 
     path.write_text(path.read_text().replace('{regex: "^#9"}', '{regex: "^#2"}'))
@@ -141,7 +143,9 @@ def test_update_records_exact_values_and_leaves_fuzzy_ones(tmp_path: Path) -> No
 
 def test_two_runs_that_saw_different_values_change_nothing(tmp_path: Path) -> None:
     path = tmp_path / "conflict.chat.yaml"
-    path.write_text("name: c\nsteps:\n  - send: hello\n  - expect:\n      history:\n        last: [{role: assistant, content: x}]\n")
+    path.write_text(
+        "name: c\nsteps:\n  - send: hello\n  - expect:\n      history:\n        last: [{role: assistant, content: x}]\n"
+    )
     (scenario,) = load_file(path)
     edits = []
     for fault in ((), ("shouts",)):
@@ -160,7 +164,11 @@ def test_parity_holds_for_two_correct_runs_and_names_the_first_difference() -> N
     scenario = _scenario()
     first, second = (_run(scenario, ScriptedDriver(name=n)) for n in ("api", "browser"))
     assert compare_runs(first, second) == []
-    lenient = _scenario(CHAT.replace('length: 2\n        last: [{role: assistant, content: "#3 echo: hello"}]', "last: [{role: assistant}]"))
+    lenient = _scenario(
+        CHAT.replace(
+            'length: 2\n        last: [{role: assistant, content: "#3 echo: hello"}]', "last: [{role: assistant}]"
+        )
+    )
     good = _run(lenient, ScriptedDriver(name="api"))
     odd = _run(lenient, ScriptedDriver(name="browser", faults=("retry_appends",)))
     (problem,) = compare_runs(good, odd)

@@ -28,12 +28,21 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_an_app_outside_the_project_is_not_imported(project: pytest.Pytester, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_app_outside_the_project_is_not_imported(
+    project: pytest.Pytester, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(outside)]))  # importable, but not the project's
-    (project.path / "pr.chat.yaml").write_text("name: from a pull request\napp: evil_app:demo\nsteps:\n  - send: hello\n")
+    (project.path / "pr.chat.yaml").write_text(
+        "name: from a pull request\napp: evil_app:demo\nsteps:\n  - send: hello\n"
+    )
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "pr.chat.yaml")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"*invalid scenario file: pr.chat.yaml:2: app 'evil_app:demo' names the module 'evil_app' from {outside}*outside the project*chat_trusted_apps*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*invalid scenario file: pr.chat.yaml:2: app 'evil_app:demo' names the module 'evil_app' "
+            f"from {outside}*outside the project*chat_trusted_apps*"
+        ]
+    )
     assert not (outside / "ran").exists(), "the module was imported"
 
     # the ini option names the modules a project trusts
@@ -44,24 +53,40 @@ def test_an_app_outside_the_project_is_not_imported(project: pytest.Pytester, ou
 
 def test_files_outside_the_project_are_not_read(project: pytest.Pytester, outside: Path) -> None:
     (project.path / "link.txt").symlink_to(outside / "secret.txt")  # inside by name, outside in fact
-    for name, attached in [("up", "../" * 12 + "etc/passwd"), ("proc", "/proc/self/environ"), ("link", "link.txt"), ("abs", str(outside / "secret.txt"))]:
-        (project.path / f"{name}.chat.yaml").write_text(f"name: {name}\nsteps:\n  - send: {{text: look, files: ['{attached}']}}\n")
+    for name, attached in [
+        ("up", "../" * 12 + "etc/passwd"),
+        ("proc", "/proc/self/environ"),
+        ("link", "link.txt"),
+        ("abs", str(outside / "secret.txt")),
+    ]:
+        (project.path / f"{name}.chat.yaml").write_text(
+            f"name: {name}\nsteps:\n  - send: {{text: look, files: ['{attached}']}}\n"
+        )
     result = project.runpytest_subprocess("-p", "no:cacheprovider", ".", "--co", "-q")
     out = result.stdout.str()
     for name in ("up", "proc", "link", "abs"):
         assert f"{name}.chat.yaml::invalid scenario file" in out, name
     result = project.runpytest_subprocess("-p", "no:cacheprovider", ".")
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*up.chat.yaml:3: step 1 (send): the file '../../*etc/passwd' is outside the folders a scenario may read*chat_file_roots*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*up.chat.yaml:3: step 1 (send): the file '../../*etc/passwd' "
+            "is outside the folders a scenario may read*chat_file_roots*"
+        ]
+    )
 
     # the ini option widens what files: may read (here the link and the absolute path)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", ".", "--co", "-q", "-o", f"chat_file_roots={outside}")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", ".", "--co", "-q", "-o", f"chat_file_roots={outside}"
+    )
     out = result.stdout.str()
     assert "link.chat.yaml::link[api]" in out and "abs.chat.yaml::abs[api]" in out
     assert "up.chat.yaml::invalid scenario file" in out and "proc.chat.yaml::invalid scenario file" in out
 
 
-def test_validate_applies_the_projects_ini(tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_applies_the_projects_ini(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "scenarios").mkdir()
     scenario = tmp_path / "scenarios" / "s.chat.yaml"
     scenario.write_text(f"name: s\nsteps:\n  - send: {{text: look, files: ['{outside / 'secret.txt'}']}}\n")

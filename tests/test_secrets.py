@@ -19,7 +19,9 @@ def test_scrub_rewrites_files_and_zip_members_that_hold_a_secret(tmp_path: Path)
     trace = tmp_path / "out" / "trace.zip"
     trace.parent.mkdir()
     with zipfile.ZipFile(trace, "w") as archive:
-        archive.writestr("trace.network", f'{{"headers": [{{"name": "x-hf-authorization", "value": "Bearer {TOKEN}"}}]}}')
+        archive.writestr(
+            "trace.network", f'{{"headers": [{{"name": "x-hf-authorization", "value": "Bearer {TOKEN}"}}]}}'
+        )
         archive.writestr("resources/page.html", "<html>nothing secret</html>")
     text = tmp_path / "out" / "chat.txt"
     text.write_text(f"token {TOKEN}\n")
@@ -28,7 +30,10 @@ def test_scrub_rewrites_files_and_zip_members_that_hold_a_secret(tmp_path: Path)
 
     assert scrub_tree(tmp_path, [TOKEN]) == [text, trace]
     with zipfile.ZipFile(trace) as archive:
-        assert archive.read("trace.network").decode() == '{"headers": [{"name": "x-hf-authorization", "value": "Bearer ***"}]}'
+        assert (
+            archive.read("trace.network").decode()
+            == '{"headers": [{"name": "x-hf-authorization", "value": "Bearer ***"}]}'
+        )
         assert archive.read("resources/page.html") == b"<html>nothing secret</html>"
     assert text.read_text() == "token ***\n"
     assert not scrub_file(clean, [TOKEN])
@@ -72,7 +77,9 @@ def _holders(folder: Path, shapes: dict[str, bytes]) -> list[str]:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 parts = {f"{path}!{name}": archive.read(name) for name in archive.namelist()}
-        found.extend(f"{where}: {name}" for where, data in parts.items() for name, shape in shapes.items() if shape in data)
+        found.extend(
+            f"{where}: {name}" for where, data in parts.items() for name, shape in shapes.items() if shape in data
+        )
     return found
 
 
@@ -89,14 +96,18 @@ def test_a_hostile_password_given_in_the_url_survives_nowhere(tmp_path: Path) ->
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     work = tmp_path / "sub"
     work.mkdir()
-    (work / "failing.chat.yaml").write_text("name: fails on purpose\nsteps:\n  - send: hello\n  - expect:\n      history: {length: 5}\n")
+    (work / "failing.chat.yaml").write_text(
+        "name: fails on purpose\nsteps:\n  - send: hello\n  - expect:\n      history: {length: 5}\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("CHAT_HARNESS_AUTH", None)
     with served("fixtures.reference_app", env={"FIXTURE_AUTH": f"tester:{HOSTILE}"}, ready=False) as url:
         login_url = url.replace("http://", f"http://tester:{quote(HOSTILE, safe='')}@")
         command = [
-            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "failing.chat.yaml", "--driver", "all", "--chat-url", login_url,
-            "--tracing", "on", "--video", "on", "--screenshot", "on", "--junitxml", "junit.xml", "--chat-report", "reports",
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "failing.chat.yaml",
+            "--driver", "all", "--chat-url", login_url,
+            "--tracing", "on", "--video", "on", "--screenshot", "on",
+            "--junitxml", "junit.xml", "--chat-report", "reports",
         ]  # fmt: skip
         done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     out = done.stdout + done.stderr
@@ -107,7 +118,10 @@ def test_a_hostile_password_given_in_the_url_survives_nowhere(tmp_path: Path) ->
     assert traces and (work / "junit.xml").is_file() and (work / "reports" / "report.html").is_file()
     assert not (tmp_path / "test-results").exists()  # pytest-playwright wrote beside the run, not at the root
     # --video on: a video, or (a browser without Playwright's ffmpeg) one warning and no failure for it
-    assert list(work.rglob("*.webm")) or out.count("--video: no video is recorded: Playwright's ffmpeg is not installed") == 1
+    assert (
+        list(work.rglob("*.webm"))
+        or out.count("--video: no video is recorded: Playwright's ffmpeg is not installed") == 1
+    )
     shapes = _encodings(HOSTILE, "tester")
     assert not [name for name, shape in shapes.items() if shape in out.encode()]
     assert _holders(tmp_path, shapes) == []

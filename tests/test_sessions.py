@@ -67,6 +67,8 @@ def test_a_global_counter_is_caught_when_the_expectations_are_fuzzy(project: pyt
     """Every session's own expectations hold; that the sessions saw different chats gives it away."""
     result = _run(project, FUZZY, "--chat-app", "fixtures.broken:shared_counter", "-k", "sessions")
     result.assert_outcomes(failed=1, deselected=1)
-    result.stdout.fnmatch_lines(["session 2 and session 1 disagree: history at step 2 (expect) (s.chat.yaml:4): message 1 differs in content"])
+    result.stdout.fnmatch_lines(
+        ["session 2 and session 1 disagree: history at step 2 (expect) (s.chat.yaml:4): message 1 differs in content"]
+    )
     assert "session 4 and session 1 disagree" in result.stdout.str()
     _run(project, FUZZY, "-k", "sessions").assert_outcomes(passed=1, deselected=1)  # the sound app: they agree

@@ -12,7 +12,7 @@ import pytest
 from harness.drivers.base import ActionRecord
 from harness.gradio.history import FileRef, Message
 from harness.output.update import Edit, Updates, write_edits
-from harness.run.runner import Observation
+from harness.run.checks import Observation
 from harness.spec.loader import load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +59,19 @@ def test_update_fixes_wrong_values_and_keeps_the_rest(runner: pytest.Pytester) -
     # only the three wrong values changed: comments, key order, quoting, the fuzzy matcher and the
     # equals wrapper are as they were
     assert _changed_lines(WRONG, after) == [
-        ('        - {role: assistant, content: "#1 echo: WRONG"}', '        - {role: assistant, content: "#1 echo: hello"}'),
+        (
+            '        - {role: assistant, content: "#1 echo: WRONG"}',
+            '        - {role: assistant, content: "#1 echo: hello"}',
+        ),
         ("        Tokens: {equals: 999}", "        Tokens: {equals: 3}"),
         ("      history: {length: 5}", "      history: {length: 2}"),
     ]
     out = result.stdout.str()
     assert "3 expected value(s) updated in 1 file(s); review with git diff:" in out
-    assert """wrong.chat.yaml:6 'wrong text' step 2 (expect) history[1].content: "#1 echo: WRONG" -> "#1 echo: hello\"""" in out
+    assert (
+        """wrong.chat.yaml:6 'wrong text' step 2 (expect) history[1].content: "#1 echo: WRONG" -> "#1 echo: hello\""""
+        in out
+    )
     assert "wrong.chat.yaml:12 'wrong text' step 4 (expect) components.Tokens: 999 -> 3" in out
     # and now the file passes as it is, with nothing left to update
     again = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--update-expectations")
@@ -90,7 +96,10 @@ def test_updates_from_xdist_workers_are_merged(runner: pytest.Pytester) -> None:
     for n in range(3):
         path = runner.path / f"w{n}.chat.yaml"
         reply = "        - {role: assistant, content: x}\n"
-        path.write_text(f"name: file {n}\nsteps:\n  - send: hi {n}\n  - expect:\n      history:\n        - {{role: user, content: hi {n}}}\n" + reply)
+        path.write_text(
+            f"name: file {n}\nsteps:\n  - send: hi {n}\n  - expect:\n      history:\n"
+            f"        - {{role: user, content: hi {n}}}\n" + reply
+        )
         files.append(path)
     result = runner.runpytest_subprocess(*map(str, files), "--rootdir", str(ROOT), "-n", "2", "--update-expectations")
     result.assert_outcomes(passed=3)
@@ -100,7 +109,9 @@ def test_updates_from_xdist_workers_are_merged(runner: pytest.Pytester) -> None:
 
 
 def _seen(*messages: Message, error: str | None = None, components: dict[str, object] | None = None) -> Observation:
-    return Observation(history=list(messages), components=components or {}, last_action=ActionRecord("step 1 (send)", error=error))
+    return Observation(
+        history=list(messages), components=components or {}, last_action=ActionRecord("step 1 (send)", error=error)
+    )
 
 
 def test_updates_cover_messages_files_options_and_errors(tmp_path: Path) -> None:
@@ -115,7 +126,12 @@ def test_updates_cover_messages_files_options_and_errors(tmp_path: Path) -> None
     )
     (scenario,) = load_file(path)
     step = scenario.steps[1]
-    reply = Message("assistant", "new", files=(FileRef("b.png", "image/png"), FileRef("c.wav", "audio/wav")), options=({"value": "y", "label": "Yes"}, {"value": "m"}))
+    reply = Message(
+        "assistant",
+        "new",
+        files=(FileRef("b.png", "image/png"), FileRef("c.wav", "audio/wav")),
+        options=({"value": "y", "label": "Yes"}, {"value": "m"}),
+    )
     updates = Updates(scenario)
     left = updates.expectation(step, _seen(reply, error="bad"), ["(failed)"], errored_just_before=True)
     assert left == []
@@ -125,7 +141,8 @@ def test_updates_cover_messages_files_options_and_errors(tmp_path: Path) -> None
         'error: set to "bad"',
         'history.last[0]: removed {"role": "user"}',
         'history.last[1].content: "old" -> "new"',
-        'history.last[1].files: [{"name": "a.png"}] -> [{"name": "b.png", "mime_type": "image/png"}, {"name": "c.wav", "mime_type": "audio/wav"}]',
+        'history.last[1].files: [{"name": "a.png"}] -> '
+        '[{"name": "b.png", "mime_type": "image/png"}, {"name": "c.wav", "mime_type": "audio/wav"}]',
         'history.last[1].options[1]: "No" -> "m"',
     ]
     (again,) = load_file(path)
@@ -148,20 +165,41 @@ def test_runs_that_disagree_leave_the_value_alone(tmp_path: Path) -> None:
 
 def _record(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "harness.cli", "record", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "record", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("app", ["fixtures.reference_app:demo", "fixtures.chat_interface_app:demo"])
 def test_record_writes_a_scenario_that_passes_on_both_drivers(app: str, runner: pytest.Pytester) -> None:
-    steps = ["send: hello", "retry", "like: {index: -1}", "send: choose", "select_option: Tea, please", "undo", "edit: {index: -2, text: hi there}", "send: boom"]
+    steps = [
+        "send: hello",
+        "retry",
+        "like: {index: -1}",
+        "send: choose",
+        "select_option: Tea, please",
+        "undo",
+        "edit: {index: -2, text: hi there}",
+        "send: boom",
+    ]
     done = _record(runner.path, app, "--steps", *steps, "-o", "mine.chat.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"recorded 8 action(s) into mine.chat.yaml; run it with: chat-harness run mine.chat.yaml --driver all --chat-app {app}" in done.stdout
+    assert (
+        "recorded 8 action(s) into mine.chat.yaml; "
+        f"run it with: chat-harness run mine.chat.yaml --driver all --chat-app {app}" in done.stdout
+    )
     path = runner.path / "mine.chat.yaml"
     text = path.read_text()
     assert text.startswith("# yaml-language-server: $schema=") and "name: mine\n" in text
     assert "        - {role: assistant, content: '#2 echo: hello'}\n" in text  # after the retry
-    assert "options: ['Tea, please', coffee]" in text and "error: 'boom: the model is overloaded, try again later'" in text
+    assert (
+        "options: ['Tea, please', coffee]" in text and "error: 'boom: the model is overloaded, try again later'" in text
+    )
     (scenario,) = load_file(path)
     assert [s.kind for s in scenario.steps] == [k for s in steps for k in (s.split(":")[0], "expect")]
     result = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)

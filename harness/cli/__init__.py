@@ -26,28 +26,61 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chat-harness", description="Regression tests for Gradio chatbots, written as YAML scenarios.")
+    parser = argparse.ArgumentParser(
+        prog="chat-harness", description="Regression tests for Gradio chatbots, written as YAML scenarios."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_args = sub.add_parser("run", help="run scenarios with pytest (extra arguments go to pytest)")
-    run_args.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest, e.g. scenarios/ --chat-url URL")
+    run_args.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest, e.g. scenarios/ --chat-url URL"
+    )
     validate_args = sub.add_parser("validate", help="check scenario files without running them")
     validate_args.add_argument("paths", nargs="+", help="files or folders of scenarios")
     sub.add_parser("schema", help="print the path of the scenario JSON Schema")
     new_args = sub.add_parser("new", help="write a starting scenario for an app (one step per action it wires)")
     new_args.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr")
-    new_args.add_argument("-o", "--output", type=Path, default=Path("new.chat.yaml"), help="file to write (default new.chat.yaml)")
+    new_args.add_argument(
+        "-o", "--output", type=Path, default=Path("new.chat.yaml"), help="file to write (default new.chat.yaml)"
+    )
     new_args.add_argument("--force", action="store_true", help="overwrite the file if it exists")
-    new_args.add_argument("--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)")
-    inspect_args = sub.add_parser("inspect", help="show what a scenario can use in an app: chatbots, wired events, inputs, endpoints")
-    inspect_args.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr; token from HF_TOKEN, login from CHAT_HARNESS_AUTH")
+    new_args.add_argument(
+        "--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)"
+    )
+    inspect_args = sub.add_parser(
+        "inspect", help="show what a scenario can use in an app: chatbots, wired events, inputs, endpoints"
+    )
+    inspect_args.add_argument(
+        "target",
+        help="http(s) URL, Space id (owner/name) or module:attr; token from HF_TOKEN, login from CHAT_HARNESS_AUTH",
+    )
     inspect_args.add_argument("--json", action="store_true", help="print JSON instead of text")
-    inspect_args.add_argument("--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)")
-    record_args = sub.add_parser("record", help="run a list of actions on an app and write them as a scenario with the observed history")
+    inspect_args.add_argument(
+        "--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)"
+    )
+    record_args = sub.add_parser(
+        "record", help="run a list of actions on an app and write them as a scenario with the observed history"
+    )
     record_args.add_argument("target", help="http(s) URL, Space id (owner/name) or module:attr")
-    record_args.add_argument("--steps", nargs="+", required=True, metavar="STEP", help="actions as written in a scenario, e.g. 'send: hello' retry 'like: {index: -1}' undo")
-    record_args.add_argument("-o", "--output", type=Path, default=Path("recorded.chat.yaml"), help="file to write (default recorded.chat.yaml)")
-    record_args.add_argument("--name", default=None, help="the scenario's name (default: the file's name without extensions)")
-    record_args.add_argument("--driver", choices=["api", "browser"], default="api", help="driver that records (default api)")
+    record_args.add_argument(
+        "--steps",
+        nargs="+",
+        required=True,
+        metavar="STEP",
+        help="actions as written in a scenario, e.g. 'send: hello' retry 'like: {index: -1}' undo",
+    )
+    record_args.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("recorded.chat.yaml"),
+        help="file to write (default recorded.chat.yaml)",
+    )
+    record_args.add_argument(
+        "--name", default=None, help="the scenario's name (default: the file's name without extensions)"
+    )
+    record_args.add_argument(
+        "--driver", choices=["api", "browser"], default="api", help="driver that records (default api)"
+    )
     record_args.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     args = parser.parse_args(argv)
     if args.command == "run":

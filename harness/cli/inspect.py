@@ -29,7 +29,18 @@ CHAT_EVENTS = {
     "option_select": "select_option",
     "example_select": "select_example",
 }
-INPUT_KINDS = {"textbox", "multimodaltextbox", "slider", "number", "checkbox", "dropdown", "radio", "checkboxgroup", "colorpicker", "datetime"}
+INPUT_KINDS = {
+    "textbox",
+    "multimodaltextbox",
+    "slider",
+    "number",
+    "checkbox",
+    "dropdown",
+    "radio",
+    "checkboxgroup",
+    "colorpicker",
+    "datetime",
+}
 
 
 @dataclass
@@ -78,16 +89,38 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
                     extra_inputs.append(_name(component))
             for component_id in dict.fromkeys(o for d in chain for o in d.outputs):
                 component = app.components.get(component_id)
-                if component is not None and component.id not in (bot.id, box.id) and not app.is_server_state(component.id) and component.type not in ("state", "browserstate"):
+                if (
+                    component is not None
+                    and component.id not in (bot.id, box.id)
+                    and not app.is_server_state(component.id)
+                    and component.type not in ("state", "browserstate")
+                ):
                     extra_outputs.append(_name(component))
-        chatbots.append(ChatbotReport(bot.label, bot.elem_id, _name(box) if box else None, box.type if box else None, events, extra_inputs, extra_outputs))
+        chatbots.append(
+            ChatbotReport(
+                bot.label,
+                bot.elem_id,
+                _name(box) if box else None,
+                box.type if box else None,
+                events,
+                extra_inputs,
+                extra_outputs,
+            )
+        )
     endpoints = sorted(
-        f"/{d.api_name}" for d in app.dependencies if d.api_name and d.backend_fn and d.raw.get("api_visibility", "public") == "public" and d.raw.get("show_api", True) is not False
+        f"/{d.api_name}"
+        for d in app.dependencies
+        if d.api_name
+        and d.backend_fn
+        and d.raw.get("api_visibility", "public") == "public"
+        and d.raw.get("show_api", True) is not False
     )
     return AppReport(target, app.version, app.mode, chatbots, endpoints)
 
 
-def inspect_target(target: str, credentials: Credentials = NO_CREDENTIALS, timeout: float = DEFAULT_READY_TIMEOUT) -> AppReport:
+def inspect_target(
+    target: str, credentials: Credentials = NO_CREDENTIALS, timeout: float = DEFAULT_READY_TIMEOUT
+) -> AppReport:
     """Inspect a URL, a Space id (owner/name) or an in-process app (module:attr)."""
     if target.startswith(("http://", "https://")):
         reached, config = reach(url=target, credentials=credentials, timeout=timeout)
@@ -115,11 +148,17 @@ def render(report: AppReport) -> str:
         lines.append("chatbots: none -- the app has no gr.Chatbot, so there is no chat for a scenario to test")
     for bot in report.chatbots:
         named = [f"{key}={value!r}" for key, value in (("label", bot.label), ("elem_id", bot.elem_id)) if value]
-        lines.append("chatbot " + (" ".join(named) or "(no label or elem_id: a scenario needs no `chatbot:` while it is the only one)"))
+        lines.append(
+            "chatbot "
+            + (" ".join(named) or "(no label or elem_id: a scenario needs no `chatbot:` while it is the only one)")
+        )
         if bot.textbox is None:
             lines.append("  textbox: none -- no textbox submits to this chatbot, so `send` cannot be used")
         else:
-            lines.append(f"  textbox: {bot.textbox} ({bot.textbox_kind}{', takes files' if bot.textbox_kind == 'multimodaltextbox' else ''})")
+            lines.append(
+                f"  textbox: {bot.textbox} "
+                f"({bot.textbox_kind}{', takes files' if bot.textbox_kind == 'multimodaltextbox' else ''})"
+            )
         wired = [f"{CHAT_EVENTS[e]}" for e, on in bot.events.items() if on]
         missing = [f"{CHAT_EVENTS[e]}" for e, on in bot.events.items() if not on]
         lines.append(f"  wired: {', '.join(wired) or 'nothing'}")

@@ -58,7 +58,10 @@ def new_scenario(report: AppReport, schema: str, chatbot: ChatbotReport | None =
         steps += _step("undo: {}  # the Undo icon: the last exchange goes", ["history: []"])
     steps += _step("send: how are you?", _last_exchange("how are you?"))
     if events.get("edit"):
-        steps += _step("edit: {index: -2, text: how old are you?}  # Edit on the last user message", _last_exchange("how old are you?"))
+        steps += _step(
+            "edit: {index: -2, text: how old are you?}  # Edit on the last user message",
+            _last_exchange("how old are you?"),
+        )
     if events.get("clear"):
         steps += _step("clear: {}  # the trash icon", ["history: []"])
     return "\n".join([*lines, "steps:", *steps]) + "\n"
@@ -77,5 +80,8 @@ def new(target: str, output: Path, force: bool, ready_timeout: float) -> int:
         print(f"chat-harness new: {shown_target(target)}: {exc}", file=sys.stderr)
         return 1
     output.write_text(text)
-    print(f"wrote {output}; run it with: chat-harness run {output} --driver all {' '.join(target_options(shown_target(target)))}")
+    print(
+        f"wrote {output}; run it with: chat-harness run {output} --driver all "
+        f"{' '.join(target_options(shown_target(target)))}"
+    )
     return 0

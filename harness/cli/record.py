@@ -32,7 +32,10 @@ def _action(text: str, number: int) -> dict[str, Any]:
     if isinstance(value, str) and " " not in value.strip():
         return {value.strip(): {}}
     if not isinstance(value, dict):
-        raise RecordingError(f"step {number} ({text!r}): write an action as in a scenario, e.g. 'send: hello', retry, 'like: {{index: -1}}'")
+        raise RecordingError(
+            f"step {number} ({text!r}): write an action as in a scenario, "
+            "e.g. 'send: hello', retry, 'like: {index: -1}'"
+        )
     return value
 
 
@@ -69,7 +72,8 @@ def skeleton(steps: Sequence[str], name: str, target: str, schema: str) -> str:
         raise RecordingError(exc.message) from None
     lines = [
         f"# yaml-language-server: $schema={schema}",
-        f"# Recorded by `chat-harness record` from {shown_target(target)}: each expect holds the history the app showed.",
+        f"# Recorded by `chat-harness record` from {shown_target(target)}: each expect holds the history the app "
+        "showed.",
         "# Loosen what may vary (content: {contains: ...} / {regex: ...}) before you commit it.",
         _dump({"name": name}),
         "steps:",
@@ -91,10 +95,24 @@ def record(target: str, steps: Sequence[str], output: Path, name: str | None, dr
         print(f"chat-harness record: {exc}", file=sys.stderr)
         return 1
     output.write_text(text, encoding="utf-8")
-    code = run([str(output), "--update-expectations", "--driver", driver, "-q", "-p", "no:cacheprovider", *target_options(target)])
+    code = run(
+        [
+            str(output),
+            "--update-expectations",
+            "--driver",
+            driver,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *target_options(target),
+        ]
+    )
     if code != 0:
         output.unlink()
-        print(f"chat-harness record: the run failed (pytest exit code {code}, output above); {output} not written", file=sys.stderr)
+        print(
+            f"chat-harness record: the run failed (pytest exit code {code}, output above); {output} not written",
+            file=sys.stderr,
+        )
         return 1
     hint = " ".join(target_options(shown_target(target)))
     print(f"recorded {len(steps)} action(s) into {output}; run it with: chat-harness run {output} --driver all {hint}")

@@ -16,7 +16,11 @@ def run(args: Sequence[str]) -> int:
     import pytest
 
     # the console script has imported the harness before pytest loads it as a plugin: nothing to rewrite there
-    argv = ["-W", "ignore:Module already imported so cannot be rewritten; harness:pytest.PytestAssertRewriteWarning", *args]
+    argv = [
+        "-W",
+        "ignore:Module already imported so cannot be rewritten; harness:pytest.PytestAssertRewriteWarning",
+        *args,
+    ]
     if not any(not a.startswith("-") and Path(a).exists() for a in argv) and Path("scenarios").is_dir():
         argv.append("scenarios")
     return int(pytest.main(argv))

@@ -28,24 +28,15 @@ from gradio_client import Client
 
 from harness.drivers.base import ActionRecord, Driver, EventRecord, require
 from harness.errors import ActionError, TargetError
+from harness.gradio import message_targets as targets
 from harness.gradio.appconfig import AppConfig, Component, Dependency
 from harness.gradio.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.gradio.endpoints import call_endpoint, connect, http_timeout, ssl_context
 from harness.gradio.endpoints import close as close_client
 from harness.gradio.history import Message
-from harness.gradio.message_targets import (
-    clear_target,
-    edit_target,
-    example_target,
-    feedback_option,
-    feedback_target_for,
-    last_exchange_target,
-    option_target,
-    stop_control,
-)
 from harness.gradio.queue import QueueSession
+from harness.spec import steps
 from harness.spec.model import Scenario
-from harness.spec.steps import Action, Call, Clear, Dislike, Edit, Feedback, Like, Retry, SelectExample, SelectOption, Send, Set, Undo
 from harness.target.app import Target
 
 __all__ = ["ApiDriver"]
@@ -147,7 +138,7 @@ class ApiDriver(Driver):
 
     # -- actions -----------------------------------------------------------------------------------
 
-    def perform(self, step: Action) -> ActionRecord:
+    def perform(self, step: steps.Action) -> ActionRecord:
         s = self.session
         chatbot = s.chatbot
         self._record = record = ActionRecord(step.label)
@@ -155,37 +146,42 @@ class ApiDriver(Driver):
         self._stop_after = None
         self._action_start = time.perf_counter()
         match step:
-            case Send(text=text, files=files, stop_after=stop_after):
+            case steps.Send(text=text, files=files, stop_after=stop_after):
                 self._send(text, files, stop_after)
-            case Undo(index=index) | Retry(index=index):
+            case steps.Undo(index=index) | steps.Retry(index=index):
                 self._require_listener(step.kind)
-                target = last_exchange_target(self.history(), step.kind, index)
-                event_data = {"index": target.position, "value": s.state.raw_message(chatbot, target.position).get("content")}
+                target = targets.last_exchange_target(self.history(), step.kind, index)
+                event_data = {
+                    "index": target.position,
+                    "value": s.state.raw_message(chatbot, target.position).get("content"),
+                }
                 self._trigger(chatbot.id, step.kind, event_data)
-            case Like(index=index) | Dislike(index=index):
+            case steps.Like(index=index) | steps.Dislike(index=index):
                 self._thumbs(step.kind == "like", index)
-            case Feedback(option=option, index=index):
+            case steps.Feedback(option=option, index=index):
                 self._feedback_option(option, index)
-            case Edit(index=index, text=text):
+            case steps.Edit(index=index, text=text):
                 self._edit(index, text)
-            case Clear():
+            case steps.Clear():
                 # the trash icon empties the chat locally, then the clear listeners run
-                clear_target(self.history())
+                targets.clear_target(self.history())
                 self._feedback.clear()
                 s.state.clear_locally(chatbot)
                 self._trigger(chatbot.id, "clear", None)
-            case SelectOption(index=index, value=value, shown_as=label, option=option):
+            case steps.SelectOption(index=index, value=value, shown_as=label, option=option):
                 self._require_listener("option_select")
-                _, position, offered = option_target(self.history(), index=index, value=value, label=label, option=option)
+                _, position, offered = targets.option_target(
+                    self.history(), index=index, value=value, label=label, option=option
+                )
                 self._trigger(chatbot.id, "option_select", {"index": position, "value": offered.get("value")})
-            case SelectExample(index=index, text=text):
+            case steps.SelectExample(index=index, text=text):
                 self._require_listener("example_select")
-                position, example = example_target(chatbot, self.history(), index=index, text=text)
+                position, example = targets.example_target(chatbot, self.history(), index=index, text=text)
                 self._trigger(chatbot.id, "example_select", {"index": position, "value": example})
-            case Set(values=values):
+            case steps.Set(values=values):
                 for name, wanted in values.items():
                     self._user_sets(s.app.find(name), wanted)
-            case Call(api_name=api_name, args=args):
+            case steps.Call(api_name=api_name, args=args):
                 record.result, error = call_endpoint(s.client, api_name, args, self.timeout)
                 if error is not None:
                     self._errors.append(error)
@@ -201,23 +197,34 @@ class ApiDriver(Driver):
         box = self.session.box
         files = [self._upload(path) for path in attached]
         if files and box.type != "multimodaltextbox":
-            raise ActionError(f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)")
+            raise ActionError(
+                f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)"
+            )
         value: Any = {"text": text, "files": files} if box.type == "multimodaltextbox" else text
         if self.session.state.props.get(box.id, {}).get("interactive") is False:
-            raise ActionError(f"the chat textbox {box.name} is disabled (the app set interactive=False and nothing enabled it again), so a person cannot type")
+            raise ActionError(
+                f"the chat textbox {box.name} is disabled (the app set interactive=False and nothing enabled it "
+                "again), so a person cannot type"
+            )
         self._stop_after = stop_after
         self._stopped = False
         self._user_sets(box, value)
         self._trigger(box.id, "submit", None)
         if self._stop_after and not self._stopped:
-            raise ActionError(f"the reply finished before {self._stop_after} streamed updates, so there was nothing to stop")
+            raise ActionError(
+                f"the reply finished before {self._stop_after} streamed updates, so there was nothing to stop"
+            )
 
     def _feedback_target(self, kind: str, index: int | None) -> tuple[int, list[Any]]:
         """The first message of the bubble a like/dislike/feedback acts on, and the bubble's contents."""
         s = self.session
         self._require_listener("like")
-        target = feedback_target_for(self.history(), kind, index, bool(s.chatbot.props.get("like_user_message")))
-        return target.first, [s.state.raw_message(s.chatbot, i).get("content") for i in range(target.first, target.last + 1)]
+        target = targets.feedback_target_for(
+            self.history(), kind, index, bool(s.chatbot.props.get("like_user_message"))
+        )
+        return target.first, [
+            s.state.raw_message(s.chatbot, i).get("content") for i in range(target.first, target.last + 1)
+        ]
 
     def _thumbs(self, like: bool, index: int | None) -> None:
         """Like or dislike, as the page sends them: clicking a liked reply's Like again sends ""."""
@@ -228,7 +235,7 @@ class ApiDriver(Driver):
 
     def _feedback_option(self, option: str, index: int | None) -> None:
         """A custom feedback option, sent through the like event as the page sends it."""
-        chosen = feedback_option(self.session.chatbot, option)
+        chosen = targets.feedback_option(self.session.chatbot, option)
         first, contents = self._feedback_target("feedback", index)
         self._trigger(self.session.chatbot.id, "like", {"index": first, "value": contents, "liked": chosen})
 
@@ -236,12 +243,17 @@ class ApiDriver(Driver):
         s = self.session
         editable = s.chatbot.props.get("editable")
         if not editable:
-            raise ActionError(f"the chatbot {s.chatbot.name} is not editable (no editable= setting), so there is no Edit icon")
+            raise ActionError(
+                f"the chatbot {s.chatbot.name} is not editable (no editable= setting), so there is no Edit icon"
+            )
         history = self.history()
-        target = edit_target(history, index)
+        target = targets.edit_target(history, index)
         if editable == "user" and history[target.position].role != "user":
             role = history[target.position].role
-            raise ActionError(f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is a {role} message")
+            raise ActionError(
+                f"the chatbot only lets users edit their own messages (editable='user'); message {target.position} is "
+                f"a {role} message"
+            )
         previous = s.state.raw_message(s.chatbot, target.position).get("content")
         s.state.edit_locally(s.chatbot, target.position, text)
         edit_data: dict[str, Any] = {"index": target.position, "value": text, "previous_value": previous}
@@ -257,13 +269,21 @@ class ApiDriver(Driver):
         except OSError as exc:
             raise ActionError(f"cannot read {path} to attach it: {exc.strerror or exc}") from None
         server_path = self.session.queue.upload(name, data)
-        return {"path": server_path, "orig_name": name, "size": len(data), "mime_type": mimetypes.guess_type(name)[0], "meta": {"_type": "gradio.FileData"}}
+        return {
+            "path": server_path,
+            "orig_name": name,
+            "size": len(data),
+            "mime_type": mimetypes.guess_type(name)[0],
+            "meta": {"_type": "gradio.FileData"},
+        }
 
     def _require_listener(self, event: str) -> None:
         chatbot = self.session.chatbot
         if not self.session.app.listeners(chatbot.id, event):
             icon = {"like": "Like and Dislike icons are"}.get(event, f"{event.capitalize()} icon is")
-            raise ActionError(f"the app has no .{event}() handler on the chatbot {chatbot.name}, so the {icon} not shown")
+            raise ActionError(
+                f"the app has no .{event}() handler on the chatbot {chatbot.name}, so the {icon} not shown"
+            )
 
     def _user_sets(self, component: Component, value: Any) -> None:
         """A person typing: the value changes and ``input`` / ``change`` listeners run."""
@@ -278,7 +298,9 @@ class ApiDriver(Driver):
 
     def _trigger(self, component_id: int, event: str, event_data: Any, depth: int = 0) -> None:
         if depth > MAX_EVENT_DEPTH:
-            raise TargetError(f"more than {MAX_EVENT_DEPTH} events triggered each other in a chain; the app's change listeners loop")
+            raise TargetError(
+                f"more than {MAX_EVENT_DEPTH} events triggered each other in a chain; the app's change listeners loop"
+            )
         for dep in self.session.app.listeners(component_id, event):
             self._run_chain(dep, event_data, component_id, depth)
 
@@ -332,7 +354,9 @@ class ApiDriver(Driver):
             self._trigger(cid, "change", None, depth + 1)
         return True
 
-    def _call(self, dep: Dependency, data: list[Any], event_data: Any, trigger_id: int) -> tuple[dict[str, Any], list[Update]]:
+    def _call(
+        self, dep: Dependency, data: list[Any], event_data: Any, trigger_id: int
+    ) -> tuple[dict[str, Any], list[Update]]:
         """One backend call, made the way the page makes it, within the step's timeout; the final
         output and the streamed updates."""
         queue = self.session.queue
@@ -353,11 +377,15 @@ class ApiDriver(Driver):
             return future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
             cancelled.set()
-            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app's {dep.name} handler to finish") from None
+            raise TargetError(
+                f"timed out after {self.timeout:g}s waiting for the app's {dep.name} handler to finish"
+            ) from None
         except httpx.HTTPError as exc:
             raise TargetError(f"lost the connection to the app at {self.target.url} during {dep.name}: {exc}") from None
 
-    def _follow(self, event_id: str, dep: Dependency, cancelled: threading.Event) -> tuple[dict[str, Any], list[Update]]:
+    def _follow(
+        self, event_id: str, dep: Dependency, cancelled: threading.Event
+    ) -> tuple[dict[str, Any], list[Update]]:
         """The event's streamed values and its final output (pressing Stop on the way if asked)."""
         s = self.session
         updates: list[Update] = []
@@ -379,7 +407,7 @@ class ApiDriver(Driver):
 
     def _press_stop(self, event_id: str, dep: Dependency) -> None:
         """What the page does when Stop is pressed: cancel the running events the stop listener names."""
-        stop, _ = stop_control(self.session.app, [dep])
+        stop, _ = targets.stop_control(self.session.app, [dep])
         if stop.backend_fn:
             log.info("the stop listener %s has a handler the api driver does not run", stop.name)
         self.session.queue.cancel(event_id, dep.id, dep.name)

@@ -105,8 +105,13 @@ class AppConfig:
         self.raw = config
         self.version: str = str(config.get("version", "unknown"))
         self.mode: str = str(config.get("mode", "blocks"))
-        self.components: dict[int, Component] = {int(c["id"]): Component(int(c["id"]), str(c.get("type", "")), dict(c.get("props") or {})) for c in config.get("components", [])}
-        self.dependencies: list[Dependency] = [Dependency.from_config(i, d) for i, d in enumerate(config.get("dependencies", []))]
+        self.components: dict[int, Component] = {
+            int(c["id"]): Component(int(c["id"]), str(c.get("type", "")), dict(c.get("props") or {}))
+            for c in config.get("components", [])
+        }
+        self.dependencies: list[Dependency] = [
+            Dependency.from_config(i, d) for i, d in enumerate(config.get("dependencies", []))
+        ]
         self._listeners: dict[tuple[int | None, str], list[Dependency]] = defaultdict(list)
         self._children: dict[int, list[Dependency]] = defaultdict(list)
         for dep in self.dependencies:
@@ -129,7 +134,9 @@ class AppConfig:
 
     def load_events(self) -> list[Dependency]:
         """The dependencies the page runs when it loads (``demo.load`` and friends), in id order."""
-        return [d for d in self.dependencies if d.trigger_after is None and any(event == "load" for _, event in d.targets)]
+        return [
+            d for d in self.dependencies if d.trigger_after is None and any(event == "load" for _, event in d.targets)
+        ]
 
     def children(self, dependency_id: int) -> list[Dependency]:
         """The ``.then`` / ``.success`` / ``.failure`` steps chained after a dependency."""
@@ -191,7 +198,10 @@ class AppConfig:
             raise TargetError("the app has no gr.Chatbot component, so there is no chat to test")
         if len(bots) > 1:
             names = ", ".join(b.name for b in bots)
-            raise TargetError(f"the app has {len(bots)} chatbots ({names}); say which one with 'chatbot:' in the scenario (label or elem_id)")
+            raise TargetError(
+                f"the app has {len(bots)} chatbots ({names}); say which one with 'chatbot:' in the scenario (label or "
+                "elem_id)"
+            )
         return bots[0]
 
     def find(self, selector: str, among: list[Component] | None = None, what: str = "component") -> Component:
@@ -202,7 +212,9 @@ class AppConfig:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise TargetError(f"{len(found)} components are labelled {selector!r}; give them distinct elem_ids and use one")
+            raise TargetError(
+                f"{len(found)} components are labelled {selector!r}; give them distinct elem_ids and use one"
+            )
         names = sorted({n for c in pool for n in (c.label, c.elem_id) if n})
         hint = did_you_mean(selector, names)
         listed = f"; the app has: {', '.join(names)}" if names else ""
@@ -234,4 +246,6 @@ class AppConfig:
             for dep in self.listeners(component.id, "submit"):
                 if any(chatbot.id in d.outputs for d in self.chain(dep)):
                     return component
-        raise TargetError(f"no textbox of the app submits to the chatbot {chatbot.name}, so there is nowhere to type a message")
+        raise TargetError(
+            f"no textbox of the app submits to the chatbot {chatbot.name}, so there is nowhere to type a message"
+        )

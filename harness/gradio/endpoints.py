@@ -110,7 +110,9 @@ def close(client: Client) -> None:
     client.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def call_endpoint(client: Client, api_name: str, args: list[Any] | dict[str, Any], timeout: float) -> tuple[Any, str | None]:
+def call_endpoint(
+    client: Client, api_name: str, args: list[Any] | dict[str, Any], timeout: float
+) -> tuple[Any, str | None]:
     """Call a named endpoint as gradio_client's ``predict`` does: ``(result, error message or None)``.
 
     ``args`` are positional (a list) or by parameter name (a mapping), as the endpoint's API page lists them.
@@ -121,7 +123,11 @@ def call_endpoint(client: Client, api_name: str, args: list[Any] | dict[str, Any
     if api_name not in names:
         raise ActionError(f"the app has no endpoint {api_name!r}; its named endpoints: {', '.join(names) or 'none'}")
     try:
-        job = client.submit(**args, api_name=api_name) if isinstance(args, dict) else client.submit(*args, api_name=api_name)
+        job = (
+            client.submit(**args, api_name=api_name)
+            if isinstance(args, dict)
+            else client.submit(*args, api_name=api_name)
+        )
         return _lists(job.result(timeout=timeout)), None
     except AppError as exc:
         return None, str(exc) or type(exc).__name__

@@ -57,8 +57,9 @@ class Message:
         """What each offered option shows: its label, or its value when it has none."""
         return [str(o.get("label") or o.get("value")) for o in self.options]
 
-    def as_dict(self) -> dict[str, Any]:
-        """The readable form used in diffs, transcripts and parity checks (no raw value)."""
+    def as_dict(self, option_labels: bool = False) -> dict[str, Any]:
+        """The readable form used in diffs, transcripts and parity checks (no raw value); the
+        options whole, or as what each shows (``option_labels``)."""
         out: dict[str, Any] = {"role": self.role, "content": self.text}
         if self.files:
             out["files"] = [f.as_dict() for f in self.files]
@@ -67,7 +68,7 @@ class Message:
         if self.metadata:
             out["metadata"] = self.metadata
         if self.options:
-            out["options"] = list(self.options)
+            out["options"] = self.option_labels if option_labels else list(self.options)
         return out
 
 
@@ -86,7 +87,9 @@ def _file_ref(data: dict[str, Any]) -> FileRef:
 
 def _is_file_data(value: Any) -> bool:
     return (isinstance(value, dict) and ("path" in value or "url" in value) and "orig_name" in value) or (
-        isinstance(value, dict) and isinstance(value.get("meta"), dict) and value["meta"].get("_type") == "gradio.FileData"
+        isinstance(value, dict)
+        and isinstance(value.get("meta"), dict)
+        and value["meta"].get("_type") == "gradio.FileData"
     )
 
 
@@ -156,15 +159,22 @@ def normalise_history(value: Any) -> list[Message]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MalformedHistory(f"the app sent a chat history that is not a list but {type(value).__name__}: {value!r:.200}")
+        raise MalformedHistory(
+            f"the app sent a chat history that is not a list but {type(value).__name__}: {value!r:.200}"
+        )
     messages: list[Message] = []
     for entry in value:
         if isinstance(entry, dict):
             if "role" not in entry:
                 raise MalformedHistory(f"the app sent a chat message without a role: {entry!r}")
             if entry["role"] not in ROLES:
-                raise MalformedHistory(f"the app sent a message with role {entry['role']!r} (message {len(messages)}); a Gradio chatbot shows only {', '.join(ROLES)}")
-            messages.append(_message(str(entry["role"]), entry.get("content"), entry.get("metadata"), entry.get("options"), entry))
+                raise MalformedHistory(
+                    f"the app sent a message with role {entry['role']!r} (message {len(messages)}); a Gradio chatbot "
+                    f"shows only {', '.join(ROLES)}"
+                )
+            messages.append(
+                _message(str(entry["role"]), entry.get("content"), entry.get("metadata"), entry.get("options"), entry)
+            )
         elif isinstance(entry, (list, tuple)) and len(entry) == 2:
             user, bot = entry
             if user is not None:

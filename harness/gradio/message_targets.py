@@ -49,11 +49,16 @@ def last_exchange_target(history: Sequence[Message], action: str, index: int | N
         if wanted is None:
             raise ActionError(f"index {index} is outside the history ({len(history)} messages)")
         if wanted < position:
-            raise ActionError(f"the {action} icon only acts on the last exchange (messages {position}..{len(history) - 1}); index {index} is message {wanted}")
+            raise ActionError(
+                f"the {action} icon only acts on the last exchange (messages {position}..{len(history) - 1}); index "
+                f"{index} is message {wanted}"
+            )
     return MessageTarget(position, position, len(history) - 1)
 
 
-def feedback_target_for(history: Sequence[Message], action: str, index: int | None, like_user_message: bool = False) -> MessageTarget:
+def feedback_target_for(
+    history: Sequence[Message], action: str, index: int | None, like_user_message: bool = False
+) -> MessageTarget:
     """Like / dislike: the bubble holding message ``index`` (default: the last reply)."""
     if index is None:
         positions = [i for i, m in enumerate(history) if m.role == "assistant"]
@@ -81,7 +86,9 @@ def edit_target(history: Sequence[Message], index: int) -> MessageTarget:
 def clear_target(history: Sequence[Message]) -> None:
     """The trash icon is shown only above a chat that has messages."""
     if not history:
-        raise ActionError("nothing to clear: the chat is empty (the trash icon is shown only when the chat has messages)")
+        raise ActionError(
+            "nothing to clear: the chat is empty (the trash icon is shown only when the chat has messages)"
+        )
 
 
 def feedback_option(chatbot: Component, option: str) -> str:
@@ -92,12 +99,19 @@ def feedback_option(chatbot: Component, option: str) -> str:
         raise ActionError(f"{option!r} is a thumbs icon: use the {option.lower()} step")
     if option not in custom:
         listed = ", ".join(map(repr, custom)) if custom else "none (feedback_options has only Like and Dislike)"
-        raise ActionError(f"the chatbot {chatbot.name} offers no feedback option {option!r}; its custom options: {listed}")
+        raise ActionError(
+            f"the chatbot {chatbot.name} offers no feedback option {option!r}; its custom options: {listed}"
+        )
     return option
 
 
 def option_target(
-    history: Sequence[Message], *, index: int | None = None, value: str | None = None, label: str | None = None, option: str | None = None
+    history: Sequence[Message],
+    *,
+    index: int | None = None,
+    value: str | None = None,
+    label: str | None = None,
+    option: str | None = None,
 ) -> tuple[int, int, dict[str, Any]]:
     """The message offering the option and the option: ``(message position, option position, option)``.
 
@@ -117,18 +131,27 @@ def option_target(
     options = list(history[position].options)
     for i, offered in enumerate(options):
         shown_value, shown_label = str(offered.get("value")), offered.get("label")
-        if value == shown_value or (label is not None and label == shown_label) or (option is not None and option in (shown_value, shown_label)):
+        if (
+            value == shown_value
+            or (label is not None and label == shown_label)
+            or (option is not None and option in (shown_value, shown_label))
+        ):
             return position, i, offered
     wanted = value or label or option
     shown = ", ".join(f"{o.get('label') or o.get('value')!r}" for o in options)
     raise ActionError(f"message {position} offers no option {wanted!r}; it offers {shown}")
 
 
-def example_target(chatbot: Component, history: Sequence[Message], *, index: int | None = None, text: str | None = None) -> tuple[int, dict[str, Any]]:
+def example_target(
+    chatbot: Component, history: Sequence[Message], *, index: int | None = None, text: str | None = None
+) -> tuple[int, dict[str, Any]]:
     """The example a ``select_example`` step clicks, by position or text: ``(position, example)``."""
     examples = [e for e in chatbot.props.get("examples") or [] if isinstance(e, dict)]
     if not examples:
-        raise ActionError(f"the chatbot {chatbot.name} offers no examples (gr.Chatbot(examples=...) or gr.ChatInterface(examples=...))")
+        raise ActionError(
+            f"the chatbot {chatbot.name} offers no examples (gr.Chatbot(examples=...) or "
+            "gr.ChatInterface(examples=...))"
+        )
     if history:
         raise ActionError("examples are shown only while the chat is empty")
     if index is not None:
@@ -151,4 +174,7 @@ def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Depende
         if cancels & ids and trigger is not None:
             return dep, trigger
     names = ", ".join(d.name for d in running)
-    raise ActionError(f"the app has no stop control: no event cancels {names} (wire one with cancels=[...], or stop_btn on the textbox)")
+    raise ActionError(
+        f"the app has no stop control: no event cancels {names} (wire one with cancels=[...], or stop_btn on the "
+        "textbox)"
+    )

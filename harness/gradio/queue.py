@@ -45,7 +45,13 @@ class QueueSession:
         self.timeout = timeout
 
     def body(self, fn_index: int, data: list[Any], event_data: Any, trigger_id: int) -> dict[str, Any]:
-        return {"data": data, "event_data": event_data, "fn_index": fn_index, "trigger_id": trigger_id, "session_hash": self.session_hash}
+        return {
+            "data": data,
+            "event_data": event_data,
+            "fn_index": fn_index,
+            "trigger_id": trigger_id,
+            "session_hash": self.session_hash,
+        }
 
     def predict(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """A call without the queue; its answer (an ``error`` key when the handler raised)."""
@@ -74,9 +80,13 @@ class QueueSession:
         """The messages of ``event_id`` on the session's event stream, up to and with
         ``process_completed`` (the stream is opened again if the server closes it first)."""
         while not cancelled.is_set():
-            with connect_sse(self.http, "GET", self.base + "queue/data", params={"session_hash": self.session_hash}) as source:
+            with connect_sse(
+                self.http, "GET", self.base + "queue/data", params={"session_hash": self.session_hash}
+            ) as source:
                 if source.response.status_code != 200:
-                    raise TargetError(f"the app's event stream answered HTTP {source.response.status_code} during {name}")
+                    raise TargetError(
+                        f"the app's event stream answered HTTP {source.response.status_code} during {name}"
+                    )
                 for sse in source.iter_sse():
                     if cancelled.is_set():
                         break
@@ -95,7 +105,9 @@ class QueueSession:
 
     def cancel(self, event_id: str, fn_index: int, name: str) -> None:
         """What the page sends when Stop is pressed."""
-        response = self.http.post(self.base + "cancel", json={"event_id": event_id, "session_hash": self.session_hash, "fn_index": fn_index})
+        response = self.http.post(
+            self.base + "cancel", json={"event_id": event_id, "session_hash": self.session_hash, "fn_index": fn_index}
+        )
         if response.status_code != 200:
             raise TargetError(f"the app refused to stop {name} (HTTP {response.status_code}: {response.text[:200]})")
 
@@ -103,6 +115,8 @@ class QueueSession:
         """Upload one file as the upload button does; the path the server keeps it under."""
         response = self.http.post(self.base + "upload", files=[("files", (name, data))])
         if response.status_code != 200:
-            raise TargetError(f"the app refused the upload of {name} (HTTP {response.status_code}: {response.text[:200]})")
+            raise TargetError(
+                f"the app refused the upload of {name} (HTTP {response.status_code}: {response.text[:200]})"
+            )
         (server_path,) = response.json()
         return str(server_path)

@@ -74,7 +74,12 @@ def _base64_cores(data: bytes) -> set[str]:
 @lru_cache(maxsize=64)
 def forms(secret: str) -> tuple[str, ...]:
     """Every text ``secret`` is masked as: itself and its encodings, longest first."""
-    found = {secret, html.escape(secret), html.escape(secret, quote=False), str(markupsafe.escape(secret))}  # markupsafe: Jinja's
+    found = {
+        secret,
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        str(markupsafe.escape(secret)),
+    }  # markupsafe: Jinja's
     found |= {s for u in _url_styles(secret) for s in (u, *_json_styles(u))}
     once = _json_styles(secret)
     found |= once | {s for j in once for s in _json_styles(j)}

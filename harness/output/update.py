@@ -168,7 +168,9 @@ def propose_expect(value: Mapping[str, Any], seen: Any, errored_just_before: boo
     return p.items
 
 
-def _apply(container: Any, items: Iterable[tuple[Path_, str, Any, Any]], convert: Any = lambda value, sibling: value) -> None:
+def _apply(
+    container: Any, items: Iterable[tuple[Path_, str, Any, Any]], convert: Any = lambda value, sibling: value
+) -> None:
     """Apply edits to a loaded step value: sets first, then deletions (last first), then appends."""
     items = list(items)
 
@@ -213,10 +215,12 @@ class Updates:
 
     def _keep(self, step: Step, items: list[tuple[Path_, str, Any, Any]]) -> None:
         file = str(Path(step.location.path).resolve())
-        self.edits.extend(Edit(file, self.scenario.name, step.number, path, op, value, old) for path, op, value, old in items)
+        self.edits.extend(
+            Edit(file, self.scenario.name, step.number, path, op, value, old) for path, op, value, old in items
+        )
 
     def expectation(self, step: Step, seen: Any, sections: list[str], errored_just_before: bool) -> list[str]:
-        from harness.run.runner import check_expectation
+        from harness.run.checks import check_expectation
         from harness.spec.loader import load_expectation
 
         items = propose_expect(step.source or {}, seen, errored_just_before)
@@ -310,7 +314,10 @@ def write_edits(edits: Iterable[Edit]) -> tuple[list[str], list[str]]:
         values = {json.dumps(e.value, sort_keys=True) for e in group}
         if len(values) > 1:
             seen = ", ".join(sorted(values))
-            problems.append(f"{_shown(file)}: {scenario!r} step {step}: {group[0].describe().split(':')[0]}: the runs saw different values ({seen}); left as it is")
+            problems.append(
+                f"{_shown(file)}: {scenario!r} step {step}: {group[0].describe().split(':')[0]}: the runs saw "
+                f"different values ({seen}); left as it is"
+            )
         else:
             chosen.append(group[0])
     changes: list[str] = []
@@ -324,7 +331,9 @@ def write_edits(edits: Iterable[Edit]) -> tuple[list[str], list[str]]:
         for (scenario, number), group in _grouped(mine):
             doc = next((d for d in documents if isinstance(d, Mapping) and d.get("name") == scenario), None)
             if doc is None or not 0 < number <= len(doc.get("steps") or []):
-                problems.append(f"{_shown(file)}: scenario {scenario!r} step {number} is no longer in the file; not updated")
+                problems.append(
+                    f"{_shown(file)}: scenario {scenario!r} step {number} is no longer in the file; not updated"
+                )
                 continue
             step_node = doc["steps"][number - 1]
             kind = next(iter(step_node))
@@ -332,7 +341,9 @@ def write_edits(edits: Iterable[Edit]) -> tuple[list[str], list[str]]:
                 step_node[kind] = {}
             _apply(step_node[kind], [(e.path, e.op, e.value, e.old) for e in group], _convert)
             line = _line(doc["steps"], number - 1) or 0
-            lines.extend((line, f"{_shown(file)}:{line} {scenario!r} step {number} ({kind}) {e.describe()}") for e in group)
+            lines.extend(
+                (line, f"{_shown(file)}:{line} {scenario!r} step {number} ({kind}) {e.describe()}") for e in group
+            )
         out = io.StringIO()
         yaml.dump_all(documents, out)
         try:

@@ -18,7 +18,14 @@ class ChatHarnessWarning(pytest.PytestWarning):
 
 
 @pytest.fixture(scope="session")
-def launch_browser(launch_browser: Any, browser_name: str, browser_type: Any, browser_type_launch_args: dict[str, Any], connect_options: Any, pytestconfig: pytest.Config) -> Any:
+def launch_browser(
+    launch_browser: Any,
+    browser_name: str,
+    browser_type: Any,
+    browser_type_launch_args: dict[str, Any],
+    connect_options: Any,
+    pytestconfig: pytest.Config,
+) -> Any:
     """pytest-playwright's launcher, finding a usable Chromium when Playwright's own is missing, or
     connecting to a browser server with ``--chat-browser-endpoint`` (ini ``chat_browser_endpoint``,
     env ``CHAT_HARNESS_BROWSER_ENDPOINT``)."""

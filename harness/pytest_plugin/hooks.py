@@ -16,6 +16,7 @@ import pytest
 from harness.errors import TargetError
 from harness.output import transcript
 from harness.output.failure import shown_path
+from harness.output.html_report import render_report
 from harness.output.secrets import scrub_file, scrub_tree
 from harness.output.update import write_edits
 from harness.pytest_plugin.items import ITEM_MARK, ScenarioFile, transcript_of, updates_key
@@ -50,7 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
         # xdist's default "load" becomes "loadfile" (a file's items on one worker). Not
         # "loadgroup" with xdist_group marks: xdist 3.8 tags groups through Item._nodeid, which
         # pytest 9 no longer reads, so the groups are silently ignored
-        if getattr(config.option, "dist", None) == "load" and not hasattr(config, "workerinput") and run.driver == "all":
+        if (
+            getattr(config.option, "dist", None) == "load"
+            and not hasattr(config, "workerinput")
+            and run.driver == "all"
+        ):
             config.option.dist = "loadfile"
     if config.pluginmanager.hasplugin("playwright") and not config.pluginmanager.has_plugin("chat_harness_browser"):
         # registered now, after every plugin, so it overrides pytest-playwright's launch_browser
@@ -59,7 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(fixtures, "chat_harness_browser")
         # pytest-playwright's own base_url fallback trips a pytest 9 deprecation warning in every run
-        config.addinivalue_line("filterwarnings", r"ignore:Session-scoped fixtures defined as instance methods are deprecated.\s+Instance attributes set in the 'base_url'")
+        config.addinivalue_line(
+            "filterwarnings",
+            r"ignore:Session-scoped fixtures defined as instance methods are deprecated.\s+Instance attributes set in "
+            r"the 'base_url'",
+        )
     config.addinivalue_line("markers", "chat_driver(name): the driver a chat scenario item runs on")
     config.addinivalue_line("markers", f"{ITEM_MARK}: an item made by chat-harness from a scenario file")
     # warnings raised inside an app the harness launched are the app's business, not the test's
@@ -104,7 +113,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """With --chat-report, each item of the harness leaves its transcript when it is done."""
     report = yield
     folder = settings(item.config).report
@@ -133,7 +144,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if run.update:
             config.stash[summary_key] = write_edits(edits)
         if run.report is not None and run.report.is_dir():
-            transcript.render_report(run.report, config.stash[tally_key].items)
+            render_report(run.report, config.stash[tally_key].items)
     secrets = run.secrets()
     if not secrets:
         return
@@ -157,17 +168,25 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 continue
             terminalreporter.write_line(nodeid)
             for row in rows:
-                terminalreporter.write_line(f"  {row['step']:<24} p50 {row['p50']:.3f}  p95 {row['p95']:.3f}  max {row['max']:.3f}  ({row['sessions']} sessions)")
+                terminalreporter.write_line(
+                    f"  {row['step']:<24} p50 {row['p50']:.3f}  p95 {row['p95']:.3f}  max {row['max']:.3f}  "
+                    f"({row['sessions']} sessions)"
+                )
     folder = settings(config).report
     if folder is not None and (folder / "report.html").is_file():
-        terminalreporter.write_line(f"chat-harness report: {shown_path(folder / 'report.html')} (transcripts in {shown_path(folder / 'transcripts')})")
+        terminalreporter.write_line(
+            f"chat-harness report: {shown_path(folder / 'report.html')} (transcripts in "
+            f"{shown_path(folder / 'transcripts')})"
+        )
     if not settings(config).update:
         return
     changes, problems = config.stash.get(summary_key, ([], []))
     files = len({line.split(":", 1)[0] for line in changes})
     terminalreporter.section("chat-harness --update-expectations")
     if changes:
-        terminalreporter.write_line(f"{len(changes)} expected value(s) updated in {files} file(s); review with git diff:")
+        terminalreporter.write_line(
+            f"{len(changes)} expected value(s) updated in {files} file(s); review with git diff:"
+        )
         for line in changes:
             terminalreporter.write_line(f"  {line}")
     else:

@@ -30,7 +30,16 @@ from harness.spec.loader import load_file
 from harness.spec.model import Scenario
 from harness.target.app import Target
 
-__all__ = ["ITEM_MARK", "InvalidScenarioFile", "ParityItem", "ScenarioFile", "ScenarioItem", "SessionsItem", "targets_key", "updates_key"]
+__all__ = [
+    "ITEM_MARK",
+    "InvalidScenarioFile",
+    "ParityItem",
+    "ScenarioFile",
+    "ScenarioItem",
+    "SessionsItem",
+    "targets_key",
+    "updates_key",
+]
 
 ITEM_MARK = "chat_harness"  # on every item of the harness: its reports carry it as a keyword
 
@@ -51,18 +60,29 @@ class ScenarioFile(pytest.File):
             # an item, not a collection error, so that the other files still run
             return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=exc)]
         except Exception as exc:  # load_file makes every problem a ScenarioError; this is the last net
-            error = ScenarioError(f"cannot load the file ({type(exc).__name__}: {exc})", Location(str(shown_path(self.path)), 1))
+            error = ScenarioError(
+                f"cannot load the file ({type(exc).__name__}: {exc})", Location(str(shown_path(self.path)), 1)
+            )
             return [InvalidScenarioFile.from_parent(self, name="invalid scenario file", error=error)]
         run = settings(self.config)
         items: list[pytest.Item] = []
         for scenario in scenarios:
-            runs = [ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver) for driver in run.drivers]
+            runs = [
+                ScenarioItem.from_parent(self, name=f"{scenario.name}[{driver}]", scenario=scenario, driver_name=driver)
+                for driver in run.drivers
+            ]
             items.extend(runs)
             if run.sessions > 1:
-                items.append(SessionsItem.from_parent(self, name=f"{scenario.name}[{run.sessions} sessions]", scenario=scenario, count=run.sessions))
+                items.append(
+                    SessionsItem.from_parent(
+                        self, name=f"{scenario.name}[{run.sessions} sessions]", scenario=scenario, count=run.sessions
+                    )
+                )
             if len(runs) > 1:
                 # it compares the runs in its own process: under xdist they share a worker (see hooks.pytest_configure)
-                items.append(ParityItem.from_parent(self, name=f"{scenario.name}[parity]", scenario=scenario, runs=runs))
+                items.append(
+                    ParityItem.from_parent(self, name=f"{scenario.name}[parity]", scenario=scenario, runs=runs)
+                )
         return items
 
 
@@ -86,7 +106,16 @@ class InvalidScenarioFile(pytest.Item):
         location = self.error.location
         file, line = (location.path, location.line) if location else (str(shown_path(self.path)), 1)
         failure = report.longreprtext if report.failed else None
-        return transcript.summary_record(self.nodeid, "invalid scenario file", file, line, "invalid", report.outcome, failure=failure, seconds=report.duration)
+        return transcript.summary_record(
+            self.nodeid,
+            "invalid scenario file",
+            file,
+            line,
+            "invalid",
+            report.outcome,
+            failure=failure,
+            seconds=report.duration,
+        )
 
     def reportinfo(self) -> tuple[Path, int, str]:
         line = self.error.location.line - 1 if self.error.location else 0
@@ -99,7 +128,9 @@ def make_driver(name: str, target: Target, timeout: float, request: pytest.Fixtu
     if not cls.needs_browser:
         return cls(target, timeout)
     if not request.config.pluginmanager.hasplugin("playwright"):
-        raise pytest.UsageError(f"the {name} driver needs pytest-playwright (pip install pytest-playwright), and it is not loaded")
+        raise pytest.UsageError(
+            f"the {name} driver needs pytest-playwright (pip install pytest-playwright), and it is not loaded"
+        )
     tracing = request.config.getoption("--tracing", default="off")
     # with --tracing on / retain-on-failure pytest-playwright records the trace itself
     return cls(target, timeout, new_context=request.getfixturevalue("new_context"), trace=tracing == "off")
@@ -136,11 +167,17 @@ class ScenarioItem(pytest.Function):
     def run(self, request: pytest.FixtureRequest) -> None:
         config = self.config
         run = settings(config)
-        limits = Limits.starting_now(run.step.seconds(self.scenario.step_timeout), run.scenario.seconds(self.scenario.scenario_timeout))
+        limits = Limits.starting_now(
+            run.step.seconds(self.scenario.step_timeout), run.scenario.seconds(self.scenario.scenario_timeout)
+        )
         self.target = config.stash[targets_key].for_scenario(self.scenario)
         info = self.target.info
         self.user_properties.extend(
-            [("chat_target", self.target.description), ("gradio_version", info.version if info else "unknown"), ("app_mode", info.mode if info else "unknown")]
+            [
+                ("chat_target", self.target.description),
+                ("gradio_version", info.version if info else "unknown"),
+                ("app_mode", info.mode if info else "unknown"),
+            ]
         )
         driver = make_driver(self.driver_name, self.target, min(limits.step, limits.scenario), request)
         try:
@@ -229,7 +266,9 @@ class ParityItem(pytest.Item):
             pytest.skip(f"skipped on every driver: {reasons.pop()}")
         missing = [run.driver_name for run in self.runs if run.result is None]
         if missing:
-            pytest.skip(f"parity needs every driver's run to finish; {' and '.join(missing)} did not (see its own result)")
+            pytest.skip(
+                f"parity needs every driver's run to finish; {' and '.join(missing)} did not (see its own result)"
+            )
         results = [run.result for run in self.runs if run.result is not None]
         problems = [p for other in results[1:] for p in compare_runs(results[0], other)]
         if problems:
@@ -268,11 +307,15 @@ class SessionsItem(pytest.Item):
         self.user_properties.append(("chat_latency", json.dumps(latency_table(outcome.results))))
         problems = outcome.problems()
         if problems:
-            raise SessionsFailed(f"{len(problems)} problem(s) in {self.count} simultaneous sessions against {target}", problems)
+            raise SessionsFailed(
+                f"{len(problems)} problem(s) in {self.count} simultaneous sessions against {target}", problems
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, SessionsFailed):
-            head = f"scenario {self.scenario.name!r} [{self.count} sessions] ({self.scenario.location}): {excinfo.value}"
+            head = (
+                f"scenario {self.scenario.name!r} [{self.count} sessions] ({self.scenario.location}): {excinfo.value}"
+            )
             return redact("\n".join([head, *excinfo.value.problems]), _secrets(self.config))
         return super().repr_failure(excinfo, style=style)
 

@@ -49,22 +49,42 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("chat_app", "Gradio app (module:attr) launched in-process on a free loopback port.", "--chat-app", "MODULE:ATTR", default="`fixtures.reference_app:demo`"),
+    Option(
+        "chat_app",
+        "Gradio app (module:attr) launched in-process on a free loopback port.",
+        "--chat-app",
+        "MODULE:ATTR",
+        default="`fixtures.reference_app:demo`",
+    ),
     Option(
         "chat_url",
-        "Root URL of a running app (also under a path prefix behind a proxy); wins over --chat-app; a user:password@ in it is the login.",
+        "Root URL of a running app (also under a path prefix behind a proxy); wins over --chat-app; a user:password@ "
+        "in it is the login.",
         "--chat-url",
         "URL",
     ),
-    Option("chat_space", "A Hugging Face Space (owner/name), resolved to its host through the Hub.", "--chat-space", "OWNER/NAME"),
+    Option(
+        "chat_space",
+        "A Hugging Face Space (owner/name), resolved to its host through the Hub.",
+        "--chat-space",
+        "OWNER/NAME",
+    ),
     Option(
         "chat_token",
-        "Hugging Face token, sent to the target's host only (env HF_TOKEN is used for Spaces and *.hf.space URLs only).",
+        "Hugging Face token, sent to the target's host only (env HF_TOKEN is used for Spaces and *.hf.space URLs "
+        "only).",
         "--chat-token",
         "TOKEN",
         ini=False,
     ),
-    Option("chat_auth", "Login of an app launched with auth=.", "--chat-auth", "USER:PASSWORD", ini=False, env="CHAT_HARNESS_AUTH"),
+    Option(
+        "chat_auth",
+        "Login of an app launched with auth=.",
+        "--chat-auth",
+        "USER:PASSWORD",
+        ini=False,
+        env="CHAT_HARNESS_AUTH",
+    ),
     Option(
         "chat_ready_timeout",
         "Seconds to wait for a remote app (a building or sleeping Space, a server that is starting).",
@@ -96,7 +116,13 @@ OPTIONS: tuple[Option, ...] = (
         default=f"`{DEFAULT_SCENARIO_TIMEOUT:g}`",
         kind=float,
     ),
-    Option("chat_chromium", "Chromium for the browser driver (default: Playwright's, else one on PATH).", "--chat-chromium", "PATH", env="CHAT_HARNESS_CHROMIUM"),
+    Option(
+        "chat_chromium",
+        "Chromium for the browser driver (default: Playwright's, else one on PATH).",
+        "--chat-chromium",
+        "PATH",
+        env="CHAT_HARNESS_CHROMIUM",
+    ),
     Option(
         "chat_browser_endpoint",
         "A Playwright browser server (ws://HOST:PORT/) to take the browser from instead of launching one.",
@@ -105,7 +131,14 @@ OPTIONS: tuple[Option, ...] = (
         env="CHAT_HARNESS_BROWSER_ENDPOINT",
     ),
     Option("chat_report", "Write a JSON transcript per run and DIR/report.html.", "--chat-report", "DIR"),
-    Option("chat_sessions", "Also run each scenario as N simultaneous API sessions (state leaks, latency).", "--chat-sessions", "N", default="off", kind=int),
+    Option(
+        "chat_sessions",
+        "Also run each scenario as N simultaneous API sessions (state leaks, latency).",
+        "--chat-sessions",
+        "N",
+        default="off",
+        kind=int,
+    ),
     Option(
         "update_expectations",
         "Rewrite exact expected values in the scenario files from what the run observed.",
@@ -120,8 +153,16 @@ OPTIONS: tuple[Option, ...] = (
         default="`*.chat.yaml *.chat.yml`",
         ini_type="args",
     ),
-    Option("chat_file_roots", "More folders a scenario's files: may read (besides its own folder and the project).", ini_type="paths"),
-    Option("chat_trusted_apps", "Module names (fnmatch patterns) outside the project that a scenario's app: may import.", ini_type="args"),
+    Option(
+        "chat_file_roots",
+        "More folders a scenario's files: may read (besides its own folder and the project).",
+        ini_type="paths",
+    ),
+    Option(
+        "chat_trusted_apps",
+        "Module names (fnmatch patterns) outside the project that a scenario's app: may import.",
+        ini_type="args",
+    ),
 )
 
 
@@ -142,7 +183,12 @@ def add_options(parser: pytest.Parser) -> None:
                 group.addoption(option.flag, **kwargs)
         if option.ini:
             if option.ini_type == "args":
-                parser.addini(option.name, option.help, type="args", default=DEFAULT_PATTERNS if option.name == "chat_scenario_patterns" else [])
+                parser.addini(
+                    option.name,
+                    option.help,
+                    type="args",
+                    default=DEFAULT_PATTERNS if option.name == "chat_scenario_patterns" else [],
+                )
             elif option.ini_type == "paths":
                 parser.addini(option.name, option.help, type="paths", default=[])
             else:

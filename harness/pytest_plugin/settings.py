@@ -57,7 +57,11 @@ class Budget:
     def read(cls, config: pytest.Config, name: str, default: float) -> Budget:
         option = config.getoption(name, default=None)
         ini = config.getini(name) or None
-        return cls(_seconds(name, option) if option is not None else None, _seconds(name, ini) if ini is not None else None, default)
+        return cls(
+            _seconds(name, option) if option is not None else None,
+            _seconds(name, ini) if ini is not None else None,
+            default,
+        )
 
     def seconds(self, from_file: float | None) -> float:
         for value in (self.option, from_file, self.ini):
@@ -101,7 +105,13 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret of the run: the tokens, the password and ``user:password`` (HTTP Basic's)."""
         auth = self.credentials.auth
-        found = (self.credentials.token, self.hf_token, self.url_password, auth[1] if auth else None, f"{auth[0]}:{auth[1]}" if auth and auth[1] else None)
+        found = (
+            self.credentials.token,
+            self.hf_token,
+            self.url_password,
+            auth[1] if auth else None,
+            f"{auth[0]}:{auth[1]}" if auth and auth[1] else None,
+        )
         return [s for s in found if s]
 
     @classmethod
@@ -118,7 +128,9 @@ class Settings:
             raise pytest.UsageError("--chat-auth takes user:password (a colon between them)") from None
         driver = str(_given(config, "chat_driver") or "api")
         if driver not in (*available_drivers(), "all"):
-            raise pytest.UsageError(f"unknown driver {driver!r}; choose one of {', '.join((*available_drivers(), 'all'))}")
+            raise pytest.UsageError(
+                f"unknown driver {driver!r}; choose one of {', '.join((*available_drivers(), 'all'))}"
+            )
         ready = _given(config, "chat_ready_timeout")
         return cls(
             app=_given(config, "chat_app"),
@@ -137,7 +149,9 @@ class Settings:
             output=_output_folder(config),
             sessions=_sessions(_given(config, "chat_sessions")),
             update=bool(config.getoption("update_expectations")),
-            sandbox=Sandbox.for_project(config.rootpath, map(str, config.getini("chat_file_roots")), config.getini("chat_trusted_apps")),
+            sandbox=Sandbox.for_project(
+                config.rootpath, map(str, config.getini("chat_file_roots")), config.getini("chat_trusted_apps")
+            ),
             patterns=list(config.getini("chat_scenario_patterns")),
         )
 

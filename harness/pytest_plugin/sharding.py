@@ -25,7 +25,9 @@ class ShardKeeper:
         self.batches: list[list[pytest.Item]] = []
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> Generator[None, Any, Any]:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> Generator[None, Any, Any]:
         self.batches = []
         result = yield
         if getattr(config.option, "splits", None) and self.batches:

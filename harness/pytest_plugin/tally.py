@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.output.html_report import ItemOutcome
 from harness.output.secrets import redact
-from harness.output.transcript import ItemOutcome
 from harness.pytest_plugin.items import ITEM_MARK
 from harness.pytest_plugin.settings import settings
 
@@ -31,7 +31,9 @@ class RunTally:
             return
         self._count(report, report.nodeid, report.location[0], (report.location[1] or 0) + 1)
         if report.when == "call":
-            self.latency.extend((report.nodeid, str(value)) for name, value in report.user_properties if name == "chat_latency")
+            self.latency.extend(
+                (report.nodeid, str(value)) for name, value in report.user_properties if name == "chat_latency"
+            )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A scenario file that failed to collect (it should become an invalid-file item instead)."""

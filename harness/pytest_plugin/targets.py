@@ -59,7 +59,9 @@ class Targets:
             return TargetError(handed["error"])
         if handed is not None:
             info = AppInfo(*handed["info"])
-            return Target(handed["url"], handed["description"], token=credentials.token, auth=credentials.auth, info=info)
+            return Target(
+                handed["url"], handed["description"], token=credentials.token, auth=credentials.auth, info=info
+            )
         kind, _, name = key.partition(":")
         try:
             return prepare(
@@ -72,7 +74,8 @@ class Targets:
         except TargetError as exc:
             given = self.settings.credentials
             if kind == "file-url" and (given.token or given.auth):
-                hint = "a scenario file's url: gets no --chat-token and no login; to use them, give the URL with --chat-url"
+                hint = "a scenario file's url: gets no --chat-token and no login"
+                hint += "; to use them, give the URL with --chat-url"
                 return TargetError(f"{exc} ({hint})")
             return exc
 

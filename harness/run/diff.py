@@ -27,7 +27,9 @@ def format_history(history: Sequence[Message]) -> str:
     return "\n".join(f"    [{i}] {format_message(m)}" for i, m in enumerate(history))
 
 
-def history_diff(expected: Sequence[str | None], actual: Sequence[Message], problems: dict[int, str], offset: int = 0) -> str:
+def history_diff(
+    expected: Sequence[str | None], actual: Sequence[Message], problems: dict[int, str], offset: int = 0
+) -> str:
     """Lines for a history comparison: matching messages plain, mismatches as -/+ pairs.
 
     ``expected`` holds the description of each expected message (None past the end),

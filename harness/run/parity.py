@@ -52,17 +52,29 @@ def compare_runs(first: RunResult, second: RunResult, names: tuple[str, str] | N
         where = f"at {entry.step.label} ({entry.step.location})"
         a, b = _history(entry.observation.history), _history(other.observation.history)
         if a != b:
-            problems.append(f"history {where}: {_first_difference(a, b, names)}\n  {names[0]:<{width}}: {_show(a)}\n  {names[1]:<{width}}: {_show(b)}")
+            problems.append(
+                f"history {where}: {_first_difference(a, b, names)}\n  {names[0]:<{width}}: {_show(a)}\n  "
+                f"{names[1]:<{width}}: {_show(b)}"
+            )
         for name in sorted(set(entry.observation.components) | set(other.observation.components)):
             va, vb = entry.observation.components.get(name), other.observation.components.get(name)
             if va != vb:
-                problems.append(f"component {name!r} {where}:\n  {names[0]:<{width}}: {_show(va)}\n  {names[1]:<{width}}: {_show(vb)}")
+                problems.append(
+                    f"component {name!r} {where}:\n  {names[0]:<{width}}: {_show(va)}\n  {names[1]:<{width}}: "
+                    f"{_show(vb)}"
+                )
         checks_input = isinstance(entry.step, Expect) and entry.step.expectation.input is not None
         if checks_input and entry.observation.input != other.observation.input:
-            problems.append(f"input box {where}:\n  {names[0]:<{width}}: {_show(entry.observation.input)}\n  {names[1]:<{width}}: {_show(other.observation.input)}")
+            problems.append(
+                f"input box {where}:\n  {names[0]:<{width}}: {_show(entry.observation.input)}\n  {names[1]:<{width}}: "
+                f"{_show(other.observation.input)}"
+            )
         if problems:
             return problems
     a, b = _history(first.final_history), _history(second.final_history)
     if a != b:
-        problems.append(f"final history: {_first_difference(a, b, names)}\n  {names[0]:<{width}}: {_show(a)}\n  {names[1]:<{width}}: {_show(b)}")
+        problems.append(
+            f"final history: {_first_difference(a, b, names)}\n  {names[0]:<{width}}: {_show(a)}\n  "
+            f"{names[1]:<{width}}: {_show(b)}"
+        )
     return problems

@@ -34,13 +34,18 @@ class SessionsOutcome:
 
     def problems(self) -> list[str]:
         """What went wrong, per session (sessions numbered from 1)."""
-        found = [f"session {i}: {_describe(error)}" for i, error in enumerate(self.errors, start=1) if error is not None]
+        found = [
+            f"session {i}: {_describe(error)}" for i, error in enumerate(self.errors, start=1) if error is not None
+        ]
         finished = [(i, r) for i, r in enumerate(self.results, start=1) if r is not None]
         if len(finished) > 1:
             first_number, first = finished[0]
             for number, other in finished[1:]:
                 names = (f"session {first_number}", f"session {number}")
-                found.extend(f"session {number} and session {first_number} disagree: {p}" for p in compare_runs(first, other, names)[:1])
+                found.extend(
+                    f"session {number} and session {first_number} disagree: {p}"
+                    for p in compare_runs(first, other, names)[:1]
+                )
         return found
 
 
@@ -48,7 +53,11 @@ def _describe(error: HarnessError) -> str:
     """A session's failure: the step and kind, then the detail (expected vs actual) indented."""
     if isinstance(error, StepError):
         body = error.detail or error.message
-        return f"{error.message}: {error.kind}\n" + "\n".join(f"    {line}" for line in body.splitlines()) if error.detail else f"{error.message} ({error.kind})"
+        return (
+            f"{error.message}: {error.kind}\n" + "\n".join(f"    {line}" for line in body.splitlines())
+            if error.detail
+            else f"{error.message} ({error.kind})"
+        )
     step = error.step
     return f"during {step.label} at {step.location}: {error}" if step is not None else str(error)
 
@@ -78,7 +87,9 @@ def run_sessions(scenario: Scenario, make_driver: Callable[[], Driver], count: i
         finally:
             driver.close()
 
-    threads = [threading.Thread(target=session, args=(i,), name=f"chat-session-{i + 1}", daemon=True) for i in range(count)]
+    threads = [
+        threading.Thread(target=session, args=(i,), name=f"chat-session-{i + 1}", daemon=True) for i in range(count)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -95,5 +106,14 @@ def latency_table(results: list[RunResult | None]) -> list[dict[str, Any]]:
     for position, entry in enumerate(finished[0].steps):
         times = sorted(r.steps[position].seconds for r in finished if position < len(r.steps))
         p95 = statistics.quantiles(times, n=20, method="inclusive")[18] if len(times) > 1 else times[0]
-        rows.append({"step": entry.step.label, "line": entry.step.location.line, "p50": statistics.median(times), "p95": p95, "max": times[-1], "sessions": len(times)})
+        rows.append(
+            {
+                "step": entry.step.label,
+                "line": entry.step.location.line,
+                "p50": statistics.median(times),
+                "p95": p95,
+                "max": times[-1],
+                "sessions": len(times),
+            }
+        )
     return rows

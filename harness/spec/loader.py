@@ -27,6 +27,7 @@ from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
 from harness.spec.matchers import Matcher, compile_matcher, did_you_mean, plain
 from harness.spec.model import Expectation, FileExpectation, MessageExpectation, Scenario
 from harness.spec.sandbox import Sandbox
+from harness.spec.schema_messages import kind_of, one_line
 from harness.spec.steps import STEP_TYPES, Expect, Step
 
 __all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema", "schema_path"]
@@ -107,7 +108,7 @@ class _FileLoader:
             return
         path = list(error.absolute_path)
         where = what + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-        message = _short(error)
+        message = one_line(error)
         raise self.fail(f"{where}: {message}", data, path, node_line)
 
     # -- documents -----------------------------------------------------------------------------
@@ -117,7 +118,9 @@ class _FileLoader:
         try:
             documents = list(yaml.load_all(text))
         except RecursionError:
-            raise ScenarioError(f"the file nests mappings and lists more than {MAX_DEPTH} levels deep", self.at(_too_deep_line(text))) from None
+            raise ScenarioError(
+                f"the file nests mappings and lists more than {MAX_DEPTH} levels deep", self.at(_too_deep_line(text))
+            ) from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
@@ -169,7 +172,8 @@ class _FileLoader:
                 except UnicodeEncodeError as exc:
                     bad = text[exc.start : exc.end]
                     raise self.fail(
-                        f"the text {_clip(text)!r} holds {bad.encode('unicode_escape').decode()}, a lone surrogate that is not a character and cannot be sent",
+                        f"the text {_clip(text)!r} holds {bad.encode('unicode_escape').decode()}, a lone surrogate "
+                        "that is not a character and cannot be sent",
                         doc,
                         path,
                         line,
@@ -178,16 +182,22 @@ class _FileLoader:
     def scenario(self, doc: Any) -> Scenario:
         line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
         if not isinstance(doc, Mapping):
-            raise ScenarioError(f"a scenario is a mapping with name and steps, not {_kind(doc)}", self.at(line))
+            raise ScenarioError(f"a scenario is a mapping with name and steps, not {kind_of(doc)}", self.at(line))
         known = tuple(schema()["properties"])
         for key in doc:
             if key not in known:
-                raise self.fail(f"unknown key {key!r}{did_you_mean(str(key), known)}; a scenario has {', '.join(known)}", doc, [key], line)
+                raise self.fail(
+                    f"unknown key {key!r}{did_you_mean(str(key), known)}; a scenario has {', '.join(known)}",
+                    doc,
+                    [key],
+                    line,
+                )
         self.validate("", doc, line, "scenario")
         steps = tuple(self.step(node, number, doc["steps"]) for number, node in enumerate(doc["steps"], start=1))
         if doc.get("url") is not None and _has_password(str(doc["url"])):
             raise self.fail(
-                "url holds a password; a scenario file is shared, so give the login with --chat-auth or CHAT_HARNESS_AUTH instead",
+                "url holds a password; a scenario file is shared, so give the login with --chat-auth or "
+                "CHAT_HARNESS_AUTH instead",
                 doc,
                 ["url"],
                 line,
@@ -202,7 +212,12 @@ class _FileLoader:
             try:
                 SpecifierSet(str(gradio))
             except InvalidSpecifier:
-                raise self.fail(f"requires.gradio must be a version specifier such as '>=6' or '<6', got {gradio!r}", requires, ["gradio"], line) from None
+                raise self.fail(
+                    f"requires.gradio must be a version specifier such as '>=6' or '<6', got {gradio!r}",
+                    requires,
+                    ["gradio"],
+                    line,
+                ) from None
         return Scenario(
             name=str(doc["name"]),
             steps=steps,
@@ -238,20 +253,33 @@ class _FileLoader:
         if isinstance(node, str) and node in STEP_TYPES:
             raise ScenarioError(f"{where}: write {node!r} as a mapping, e.g. '- {node}: {{}}'", self.at(line))
         if not isinstance(node, Mapping) or not node:
-            raise ScenarioError(f"{where}: a step is a mapping with one of {', '.join(STEP_TYPES)}, not {_kind(node)}", self.at(line))
+            raise ScenarioError(
+                f"{where}: a step is a mapping with one of {', '.join(STEP_TYPES)}, not {kind_of(node)}", self.at(line)
+            )
         if len(node) != 1:
-            raise ScenarioError(f"{where}: a step has exactly one key, got {', '.join(map(str, node))}; split it into separate steps", self.at(line))
+            raise ScenarioError(
+                f"{where}: a step has exactly one key, got {', '.join(map(str, node))}; split it into separate steps",
+                self.at(line),
+            )
         ((kind, value),) = node.items()
         if kind not in STEP_TYPES:
-            raise ScenarioError(f"{where}: unknown step {kind!r}{did_you_mean(str(kind), STEP_TYPES)}; steps are {', '.join(STEP_TYPES)}", self.at(line))
+            raise ScenarioError(
+                f"{where}: unknown step {kind!r}{did_you_mean(str(kind), STEP_TYPES)}; steps are "
+                f"{', '.join(STEP_TYPES)}",
+                self.at(line),
+            )
         where = f"step {number} ({kind})"
         self.validate(f"$defs/steps/{kind}", node, line, where)
         location = self.at(line)
         source = plain(value)
         if kind == Expect.kind:
-            return Expect(number=number, location=location, source=source, expectation=self.expectation(value, line, where))
+            return Expect(
+                number=number, location=location, source=source, expectation=self.expectation(value, line, where)
+            )
         cls = STEP_TYPES[kind]
-        return cls(number=number, location=location, source=source, **cls.parse(value, _StepValues(self, value, line, where)))
+        return cls(
+            number=number, location=location, source=source, **cls.parse(value, _StepValues(self, value, line, where))
+        )
 
     def file(self, name: str, parent: Any, index: int, base_line: int, where: str) -> str:
         """A file a step attaches, relative to the scenario file; it must exist, inside the sandbox."""
@@ -280,16 +308,23 @@ class _FileLoader:
             files = tuple(
                 FileExpectation(
                     name=self.matcher(f["name"], f, ["name"], line, f"{here} file {i}") if "name" in f else None,
-                    mime_type=self.matcher(f["mime_type"], f, ["mime_type"], line, f"{here} file {i}") if "mime_type" in f else None,
+                    mime_type=self.matcher(f["mime_type"], f, ["mime_type"], line, f"{here} file {i}")
+                    if "mime_type" in f
+                    else None,
                 )
                 for i, f in enumerate(node["files"])
             )
         options = None
         if "options" in node:
-            options = tuple(self.matcher(o, node["options"], [i], line, f"{here} option {i}") for i, o in enumerate(node["options"]))
+            options = tuple(
+                self.matcher(o, node["options"], [i], line, f"{here} option {i}") for i, o in enumerate(node["options"])
+            )
         metadata = None
         if "metadata" in node:
-            metadata = {str(k): self.matcher(v, node["metadata"], [k], line, f"{here} metadata") for k, v in node["metadata"].items()}
+            metadata = {
+                str(k): self.matcher(v, node["metadata"], [k], line, f"{here} metadata")
+                for k, v in node["metadata"].items()
+            }
         return MessageExpectation(
             role=self.matcher(node["role"], node, ["role"], line, here) if "role" in node else None,
             content=self.matcher(node["content"], node, ["content"], line, here) if "content" in node else None,
@@ -308,8 +343,13 @@ class _FileLoader:
         elif isinstance(spec, Mapping):
             history_length = spec.get("length")
             if "last" in spec:
-                history_last = tuple(self.message(m, spec["last"], i, line, f"{where} history.last") for i, m in enumerate(spec["last"]))
-        components = {str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}") for name, spec in (value.get("components") or {}).items()}
+                history_last = tuple(
+                    self.message(m, spec["last"], i, line, f"{where} history.last") for i, m in enumerate(spec["last"])
+                )
+        components = {
+            str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}")
+            for name, spec in (value.get("components") or {}).items()
+        }
         stream = value.get("stream") or {}
         return Expectation(
             history=history,
@@ -319,7 +359,9 @@ class _FileLoader:
             input=self.matcher(value["input"], value, ["input"], line, where) if "input" in value else None,
             stream_min_updates=stream.get("min_updates"),
             stream_growing=bool(stream.get("growing", False)),
-            stream_final=self.matcher(stream["final"], stream, ["final"], line, f"{where} stream.final") if "final" in stream else None,
+            stream_final=self.matcher(stream["final"], stream, ["final"], line, f"{where} stream.final")
+            if "final" in stream
+            else None,
             stream_first_update_within=self.seconds(value, ["stream", "first_update_within"], line),
             stream_within=self.seconds(value, ["stream", "within"], line),
             error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
@@ -388,70 +430,6 @@ def _too_deep_line(text: str) -> int:
     return 1
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, Mapping):
-        return "an empty mapping" if not value else "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    return f"a {type(value).__name__}"
-
-
-def _short(error: jsonschema.ValidationError) -> str:
-    """One line for a schema error, without dumping the whole offending value."""
-    validator = error.validator
-    instance = error.instance
-    if validator == "additionalProperties" and isinstance(instance, Mapping):
-        allowed = tuple(error.schema.get("properties", {}))
-        extra = [k for k in instance if k not in allowed]
-        if extra:
-            return f"unknown key {extra[0]!r}{did_you_mean(str(extra[0]), allowed)}; allowed: {', '.join(allowed)}"
-    if validator == "required":
-        return str(error.message).replace("is a required property", "is required")
-    if validator == "type":
-        return f"expected {' or '.join(_as_list(error.validator_value))}, got {_kind(instance)}"
-    if validator in ("oneOf", "anyOf") and error.context:
-        # the alternative whose type fits the value explains the problem best
-        by_branch: dict[Any, list[jsonschema.ValidationError]] = {}
-        for sub in error.context:
-            by_branch.setdefault(sub.schema_path[0] if sub.schema_path else None, []).append(sub)
-        fitting = [errs for errs in by_branch.values() if not any(e.validator == "type" and not e.relative_path for e in errs)]
-        if fitting:
-            return _short(best_match(fitting[0]) or fitting[0][0])
-        types = sorted({t for sub in error.context if sub.validator == "type" for t in _as_list(sub.validator_value)})
-        if types:
-            return f"expected {' or '.join(types)}, got {_kind(instance)}"
-        return _short(best_match(error.context) or error.context[0])
-    if validator == "pattern" and "(ms|s|m)" in str(error.validator_value):
-        return f"expected a duration such as 5s, 500ms or 2m (or a number of seconds), got {_kind(instance)}"
-    if validator == "pattern" and error.validator_value == "^/":
-        return f"an endpoint's name starts with /, e.g. /chat; got {_kind(instance)}"
-    if validator in ("minimum", "exclusiveMinimum"):
-        more = "at least" if validator == "minimum" else "more than"
-        return f"must be {more} {error.validator_value}, got {_kind(instance)}"
-    if validator == "minItems" and error.validator_value == 1:
-        return "must not be empty"
-    if validator == "maxProperties" and error.validator_value == 1:
-        return "a matcher takes exactly one key (equals, contains, regex, ...); to compare a mapping exactly, use {equals: ...}"
-    if validator in ("minProperties", "maxProperties"):
-        return "must not be empty" if validator == "minProperties" else "takes no arguments; write {}"
-    message = str(error.message)
-    return message if len(message) < 200 else message[:200] + "..."
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
 def load_expectation(value: Any, location: Location, where: str) -> Expectation:
     """An ``expect`` step's value (plain data) as an ``Expectation``; raises ``ScenarioError``."""
     loader = _FileLoader(location.path)
@@ -471,7 +449,9 @@ def load_text(text: str, path: str = "<string>", sandbox: Sandbox | None = None)
         raise
     except Exception as exc:  # a bug of the loader or a library it uses: still one line, no traceback
         log.debug("loading %s failed", path, exc_info=True)
-        raise ScenarioError(f"cannot load the file ({type(exc).__name__}: {first_line(exc)})", Location(path, 1)) from None
+        raise ScenarioError(
+            f"cannot load the file ({type(exc).__name__}: {first_line(exc)})", Location(path, 1)
+        ) from None
 
 
 def load_file(path: str | Path, sandbox: Sandbox | None = None) -> list[Scenario]:

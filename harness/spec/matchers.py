@@ -115,7 +115,9 @@ _BUILDERS: dict[str, Callable[[Any], Matcher]] = {
     "equals": _equals,
     "contains": _string_arg("contains", lambda s: _text_matcher("contains", s, lambda a: s in a, "contains")),
     "regex": _regex,
-    "startswith": _string_arg("startswith", lambda s: _text_matcher("startswith", s, lambda a: a.startswith(s), "starts with")),
+    "startswith": _string_arg(
+        "startswith", lambda s: _text_matcher("startswith", s, lambda a: a.startswith(s), "starts with")
+    ),
     "endswith": _string_arg("endswith", lambda s: _text_matcher("endswith", s, lambda a: a.endswith(s), "ends with")),
     "not": _not,
     "any_of": _any_of,
@@ -135,7 +137,8 @@ def compile_matcher(spec: Any) -> Matcher:
     if isinstance(spec, Mapping):
         if len(spec) != 1:
             raise MatcherSpecError(
-                f"a matcher is a mapping with one key ({', '.join(MATCHER_NAMES)}), got keys {', '.join(map(str, spec))}; to compare a mapping exactly, use {{equals: ...}}"
+                f"a matcher is a mapping with one key ({', '.join(MATCHER_NAMES)}), got keys "
+                f"{', '.join(map(str, spec))}; to compare a mapping exactly, use {{equals: ...}}"
             )
         ((name, value),) = spec.items()
         if name not in _BUILDERS:

@@ -56,7 +56,18 @@ class Expectation:
 
     @property
     def checks_stream(self) -> bool:
-        return any(v is not None for v in (self.stream_min_updates, self.stream_final, self.stream_first_update_within, self.stream_within)) or self.stream_growing
+        return (
+            any(
+                v is not None
+                for v in (
+                    self.stream_min_updates,
+                    self.stream_final,
+                    self.stream_first_update_within,
+                    self.stream_within,
+                )
+            )
+            or self.stream_growing
+        )
 
 
 class HasParts(Protocol):

@@ -68,7 +68,8 @@ class Sandbox:
         if not any(_inside(real, folder) for folder in allowed):
             where = ", ".join(str(f) for f in dict.fromkeys(allowed))
             return (
-                f"is outside the folders a scenario may read ({where}); a scenario file is data and attaches only files of "
+                f"is outside the folders a scenario may read ({where}); a scenario file is data and attaches only "
+                "files of "
                 f"its project (add a folder to the ini option {FILE_ROOTS_INI} to allow more)"
             )
         try:
@@ -101,7 +102,8 @@ class Sandbox:
         outside = [o for o in origins if not _inside(o, self.root) or any(_inside(o, f) for f in self.installed)]
         if outside:
             return (
-                f"names the module {module!r} from {outside[-1]}, outside the project's own code ({self.root}); a scenario file "
+                f"names the module {module!r} from {outside[-1]}, outside the project's own code ({self.root}); a "
+                "scenario file "
                 f"imports only the project's apps (name the module in the ini option {TRUSTED_APPS_INI} to allow it)"
             )
         return None
@@ -141,7 +143,12 @@ def discover(start: Path) -> Sandbox:
     ``[pytest]`` or ``setup.cfg`` with ``[tool:pytest]`` in ``start`` or above it (for commands that
     run without pytest, such as ``chat-harness validate``). No ini file: ``start`` is the root."""
     for folder in [start.resolve(), *start.resolve().parents]:
-        for name, section in (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        for name, section in (
+            ("pytest.ini", "pytest"),
+            ("pyproject.toml", None),
+            ("tox.ini", "pytest"),
+            ("setup.cfg", "tool:pytest"),
+        ):
             path = folder / name
             if not path.is_file():
                 continue

@@ -30,6 +30,7 @@ __all__ = [
     "Expect",
     "Feedback",
     "Like",
+    "OnMessage",
     "Retry",
     "SelectExample",
     "SelectOption",
@@ -66,10 +67,11 @@ class Step:
     #: the step's value as written (plain data), for --update-expectations and transcripts
     source: Any = field(default=None, compare=False, repr=False)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "kind" in cls.__dict__:
-            STEP_TYPES[cls.kind] = cls
+        if kind is not None:  # a step of its own (``class Undo(OnMessage, kind="undo")``)
+            cls.kind = kind
+            STEP_TYPES[kind] = cls
 
     @property
     def label(self) -> str:
@@ -87,11 +89,10 @@ class Action(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Send(Action):
+class Send(Action, kind="send"):
     """Type into the chat's textbox (attaching files), press Enter; with ``stop_after``, press Stop
     once that many updates streamed in."""
 
-    kind = "send"
     text: str
     files: tuple[str, ...] = ()
     stop_after: int | None = None
@@ -102,71 +103,61 @@ class Send(Action):
             return {"text": value}
         files = tuple(values.file(str(name), i) for i, name in enumerate(value.get("files") or ()))
         stop_after = value.get("stop_after")
-        return {"text": str(value["text"]), "files": files, "stop_after": int(stop_after) if stop_after is not None else None}
+        return {
+            "text": str(value["text"]),
+            "files": files,
+            "stop_after": int(stop_after) if stop_after is not None else None,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
-class Undo(Action):
+class OnMessage(Action):
+    """An icon on a message: ``index`` names it (negative counts from the end; default: see each)."""
+
+    index: int | None = None
+
+
+class Undo(OnMessage, kind="undo"):
     """The Undo icon under the last reply (``index``, if given, must lie in the last exchange)."""
 
-    kind = "undo"
-    index: int | None = None
 
-
-@dataclass(frozen=True, kw_only=True)
-class Retry(Action):
+class Retry(OnMessage, kind="retry"):
     """The Retry icon under the last reply."""
 
-    kind = "retry"
-    index: int | None = None
 
-
-@dataclass(frozen=True, kw_only=True)
-class Like(Action):
+class Like(OnMessage, kind="like"):
     """The thumbs-up icon of a reply (default: the last); again on a liked reply toggles it off."""
 
-    kind = "like"
-    index: int | None = None
 
-
-@dataclass(frozen=True, kw_only=True)
-class Dislike(Action):
+class Dislike(OnMessage, kind="dislike"):
     """The thumbs-down icon of a reply (default: the last)."""
 
-    kind = "dislike"
-    index: int | None = None
-
 
 @dataclass(frozen=True, kw_only=True)
-class Feedback(Action):
+class Feedback(Action, kind="feedback"):
     """A custom feedback option (the flag icon) of a reply (default: the last)."""
 
-    kind = "feedback"
     option: str
     index: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Edit(Action):
+class Edit(Action, kind="edit"):
     """Edit on a message, type the new text, Submit."""
 
-    kind = "edit"
     index: int
     text: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class Clear(Action):
+class Clear(Action, kind="clear"):
     """The trash icon."""
-
-    kind = "clear"
 
 
 @dataclass(frozen=True, kw_only=True)
-class SelectOption(Action):
+class SelectOption(Action, kind="select_option"):
     """Click an option a message offers, by value, label, or either (``option``)."""
 
-    kind = "select_option"
     value: str | None = None
     shown_as: str | None = None  # the option's label as shown (``label:`` in YAML)
     option: str | None = None
@@ -183,10 +174,9 @@ class SelectOption(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SelectExample(Action):
+class SelectExample(Action, kind="select_example"):
     """Click an example of the empty chat, by position or text."""
 
-    kind = "select_example"
     index: int | None = None
     text: str | None = None
 
@@ -202,10 +192,9 @@ class SelectExample(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Set(Action):
+class Set(Action, kind="set"):
     """Type into other textboxes, move sliders, tick checkboxes, by label or elem_id."""
 
-    kind = "set"
     values: Mapping[str, Any]
 
     @classmethod
@@ -214,10 +203,9 @@ class Set(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Call(Action):
+class Call(Action, kind="call"):
     """Call a named endpoint through gradio_client and check what it returns (``result``)."""
 
-    kind = "call"
     api_name: str
     args: list[Any] | dict[str, Any] = field(default_factory=list)
     result: Matcher | None = None
@@ -225,16 +213,17 @@ class Call(Action):
     @classmethod
     def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
         given = value.get("args")
-        args: list[Any] | dict[str, Any] = {str(k): v for k, v in given.items()} if isinstance(given, Mapping) else list(given or [])
+        args: list[Any] | dict[str, Any] = (
+            {str(k): v for k, v in given.items()} if isinstance(given, Mapping) else list(given or [])
+        )
         result = values.matcher(value["result"], "result") if "result" in value else None
         return {"api_name": str(value["api_name"]), "args": args, "result": result}
 
 
 @dataclass(frozen=True, kw_only=True)
-class Expect(Step):
+class Expect(Step, kind="expect"):
     """Check the chat as it is now (the loader builds the ``Expectation``)."""
 
-    kind = "expect"
     expectation: Expectation
 
 

@@ -84,7 +84,11 @@ class InProcessApp:
         log.info("launched %s at %s", self.spec, url)
         import gradio as gr
 
-        self.target = Target(url, f"{self.spec} (in-process at {url})", info=AppInfo(gr.__version__, str(getattr(self.app, "mode", None) or "unknown")))
+        self.target = Target(
+            url,
+            f"{self.spec} (in-process at {url})",
+            info=AppInfo(gr.__version__, str(getattr(self.app, "mode", None) or "unknown")),
+        )
         return self.target
 
     def close(self) -> None:

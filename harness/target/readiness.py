@@ -58,7 +58,9 @@ def _config(url: str, response: httpx.Response) -> dict[str, Any]:
     return config
 
 
-def wait_for_config(url: str, credentials: Credentials, bound: float, total: float, on_retry: Callable[[str], object] | None = None) -> dict[str, Any]:
+def wait_for_config(
+    url: str, credentials: Credentials, bound: float, total: float, on_retry: Callable[[str], object] | None = None
+) -> dict[str, Any]:
     """The app's config, once ``url`` answers with it (logging in first with ``credentials.auth``),
     waiting at most ``bound`` seconds of the ``total`` the messages name."""
     headers = space_headers(credentials.token)
@@ -83,17 +85,23 @@ def wait_for_config(url: str, credentials: Credentials, bound: float, total: flo
             return _config(url, response)
         if status in (401, 403):
             if credentials.auth is None and "Not authenticated" in response.text:
-                raise TargetError(f"{url} asks for a login ({_answer(response)}); give it with --chat-auth user:password")
+                raise TargetError(
+                    f"{url} asks for a login ({_answer(response)}); give it with --chat-auth user:password"
+                )
             what = "token" if credentials.token else "token (set HF_TOKEN or pass --chat-token)"
             raise TargetError(f"{url}config answered {_answer(response)}: not allowed in; check the {what}")
         if status == 404:
-            raise TargetError(f"{url}config answered HTTP 404: nothing there; check the URL (and the path prefix behind a proxy)")
+            raise TargetError(
+                f"{url}config answered HTTP 404: nothing there; check the URL (and the path prefix behind a proxy)"
+            )
         if status == 429 or status >= 500:
             retry_after = response.headers.get("retry-after", "1") if status == 429 else None
             raise TryAgain(_answer(response), failure.format(last=_answer(response)), retry_after)
         raise TargetError(f"{url}config answered {_answer(response)}, not a Gradio app's config")
 
-    return with_retries(attempt, bound=bound, what=f"waiting for {url}", first=0.05, cap=1.0, on_retry=on_retry, level=logging.DEBUG)
+    return with_retries(
+        attempt, bound=bound, what=f"waiting for {url}", first=0.05, cap=1.0, on_retry=on_retry, level=logging.DEBUG
+    )
 
 
 def wait_until_ready(url: str, timeout: float, *, process: Any = None) -> None:

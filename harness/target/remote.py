@@ -66,27 +66,26 @@ def reach(
         if login is not None and credentials.auth is None:
             credentials = Credentials(credentials.token, login)
     if space is not None:
-        root = resolve_space(space, credentials.token, clock.left(), on_retry=lambda why: clock.report(f"waiting for {why}"))
+        root = resolve_space(
+            space, credentials.token, clock.left(), on_retry=lambda why: clock.report(f"waiting for {why}")
+        )
         described = f"Space {space} at {root}"
     elif url is not None:
         root = Target.from_url(url).url
         described = root
     else:  # pragma: no cover - callers pass one
         raise ValueError("reach needs a url or a space")
-    config = wait_for_config(root, credentials, max(clock.left(), 0.0), timeout, on_retry=lambda why: clock.report(f"waiting for {root}: {why}"))
+    config = wait_for_config(
+        root,
+        credentials,
+        max(clock.left(), 0.0),
+        timeout,
+        on_retry=lambda why: clock.report(f"waiting for {root}: {why}"),
+    )
     info = AppInfo.from_config(config)
     return Target(root, described, token=credentials.token, auth=credentials.auth, info=info), config
 
 
-def prepare(
-    *,
-    url: str | None = None,
-    space: str | None = None,
-    credentials: Credentials = NO_CREDENTIALS,
-    timeout: float = DEFAULT_READY_TIMEOUT,
-    progress: Progress | None = None,
-    interval: float = PROGRESS_INTERVAL,
-) -> Target:
-    """The target a URL or a Space id names, once it answers; with its Gradio version and mode."""
-    target, _ = reach(url=url, space=space, credentials=credentials, timeout=timeout, progress=progress, interval=interval)
-    return target
+def prepare(**options: Any) -> Target:
+    """The target ``reach`` finds (it takes the same keywords), without the app's config."""
+    return reach(**options)[0]

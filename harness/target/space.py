@@ -30,7 +30,9 @@ def space_headers(token: str | None) -> dict[str, str]:
     return {"x-hf-authorization": f"Bearer {token}"} if token else {}
 
 
-def resolve_space(space_id: str, token: str | None, bound: float, on_retry: Callable[[str], object] | None = None) -> str:
+def resolve_space(
+    space_id: str, token: str | None, bound: float, on_retry: Callable[[str], object] | None = None
+) -> str:
     """The root URL of a Hugging Face Space, once the Hub says it is running (or waking up),
     waiting at most ``bound`` seconds."""
     from huggingface_hub import HfApi
@@ -48,16 +50,23 @@ def resolve_space(space_id: str, token: str | None, bound: float, on_retry: Call
         try:
             info = api.space_info(space_id, timeout=per_request)
         except OfflineModeIsEnabled:
-            raise TargetError(f"HF_HUB_OFFLINE is set, so the Space {space_id} cannot be looked up on the Hub; unset it, or pass its URL with --chat-url") from None
+            raise TargetError(
+                f"HF_HUB_OFFLINE is set, so the Space {space_id} cannot be looked up on the Hub; unset it, or pass "
+                "its URL with --chat-url"
+            ) from None
         except RepositoryNotFoundError:
             raise TargetError(f"the Hub has no Space {space_id}{hint}") from None
         except HfHubHTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
             if status in (401, 404):
                 raise TargetError(f"the Hub has no Space {space_id}{hint}") from None
-            raise TargetError(f"the Hub answered HTTP {status} about the Space {space_id}: {str(exc).splitlines()[0]}") from None
+            raise TargetError(
+                f"the Hub answered HTTP {status} about the Space {space_id}: {str(exc).splitlines()[0]}"
+            ) from None
         except (httpx.HTTPError, OSError) as exc:
-            raise TargetError(f"cannot reach the Hub ({api.endpoint}) to look up the Space {space_id}: {type(exc).__name__}: {exc}") from None
+            raise TargetError(
+                f"cannot reach the Hub ({api.endpoint}) to look up the Space {space_id}: {type(exc).__name__}: {exc}"
+            ) from None
         host = info.host or (f"https://{info.subdomain}.hf.space" if info.subdomain else None)
         stage = str(info.runtime.stage).split(".")[-1] if info.runtime is not None else "RUNNING"
         if host is None:
@@ -65,7 +74,9 @@ def resolve_space(space_id: str, token: str | None, bound: float, on_retry: Call
         if stage in SPACE_RUNNING:
             return host if host.endswith("/") else host + "/"
         if stage not in SPACE_WAITING:
-            raise TargetError(f"the Space {space_id} is {stage}, so it will not answer; see https://huggingface.co/spaces/{space_id}")
+            raise TargetError(
+                f"the Space {space_id} is {stage}, so it will not answer; see https://huggingface.co/spaces/{space_id}"
+            )
         if stage == "SLEEPING" and not woken:
             woken.append(True)
             with contextlib.suppress(httpx.HTTPError):  # a sleeping Space wakes on its first request

@@ -34,7 +34,13 @@ def run_bundled(pytester: pytest.Pytester, *args: str, files: Sequence[str] = ()
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", *paths, "--rootdir", str(ROOT), *args)
 
 
-def assert_all_pass(result: pytest.RunResult, app: str, served_config: dict[str, Any] | None = None, files: Sequence[str] = (), runs: int = RUNS) -> None:
+def assert_all_pass(
+    result: pytest.RunResult,
+    app: str,
+    served_config: dict[str, Any] | None = None,
+    files: Sequence[str] = (),
+    runs: int = RUNS,
+) -> None:
     """Every scenario passes on each driver and in parity, except those whose ``requires`` the app lacks.
 
     ``served_config`` is the config the app under test served (another Gradio version); by default

@@ -64,9 +64,13 @@ http {{
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
     if found is None:
-        pytest.fail("nginx is not installed; `make setup` installs it (scripts/install-nginx), or: apt-get install nginx-light")
+        pytest.fail(
+            "nginx is not installed; `make setup` installs it (scripts/install-nginx), or: apt-get install nginx-light"
+        )
     return found
 
 
@@ -78,7 +82,11 @@ def behind_nginx(upstream_url: str, prefix: str, folder: Path) -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=folder, port=port, prefix=prefix.rstrip("/"), upstream=upstream))
-    process = subprocess.Popen([nginx_binary(), "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [nginx_binary(), "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_until_listening(port, 20, process)
         yield f"http://127.0.0.1:{port}{prefix.rstrip('/')}/"

@@ -35,7 +35,14 @@ class ScriptedDriver(Driver):
 
     name = "scripted"
 
-    def __init__(self, target: Target | None = None, timeout: float = 5.0, *, faults: tuple[str, ...] = (), name: str = "scripted") -> None:
+    def __init__(
+        self,
+        target: Target | None = None,
+        timeout: float = 5.0,
+        *,
+        faults: tuple[str, ...] = (),
+        name: str = "scripted",
+    ) -> None:
         super().__init__(target or Target("http://scripted/", "scripted app"), timeout)
         self.name = name  # type: ignore[misc]  # parity tests label two of them
         self.faults = set(faults)

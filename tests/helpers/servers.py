@@ -17,7 +17,7 @@ from harness.target.readiness import wait_until_ready
 
 __all__ = ["ROOT", "served", "stop", "wait_until_listening"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 @contextmanager

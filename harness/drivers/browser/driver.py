@@ -25,23 +25,14 @@ from harness.drivers.browser.page import ICONS, MESSAGES, NOT_IN_TRACKER, ChatPa
 from harness.drivers.browser.replay import Replay
 from harness.drivers.browser.sync import Sync
 from harness.errors import ActionError, TargetError, first_line
+from harness.gradio import message_targets as targets
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.clientstate import ClientState, shown_value
 from harness.gradio.endpoints import call_endpoint, connect
 from harness.gradio.endpoints import close as close_client
 from harness.gradio.history import Message
-from harness.gradio.message_targets import (
-    clear_target,
-    edit_target,
-    example_target,
-    feedback_option,
-    feedback_target_for,
-    last_exchange_target,
-    option_target,
-    stop_control,
-)
+from harness.spec import steps
 from harness.spec.model import Scenario
-from harness.spec.steps import Action, Call, Clear, Dislike, Edit, Feedback, Like, Retry, SelectExample, SelectOption, Send, Set, Undo
 from harness.target.app import Target
 
 __all__ = ["BrowserDriver"]
@@ -57,7 +48,9 @@ class BrowserDriver(Driver):
     name = "browser"
     needs_browser = True
 
-    def __init__(self, target: Target, timeout: float = 60.0, *, new_context: Callable[..., Any], trace: bool = True) -> None:
+    def __init__(
+        self, target: Target, timeout: float = 60.0, *, new_context: Callable[..., Any], trace: bool = True
+    ) -> None:
         super().__init__(target, timeout)
         self.new_context = new_context
         self.trace = trace
@@ -116,9 +109,14 @@ class BrowserDriver(Driver):
         if self.target.auth is not None:
             log_in(page, self.target, self.target.auth, self.timeout)
         try:
-            page.wait_for_function("() => window.gradio_config && Array.isArray(window.gradio_config.components)", timeout=self.timeout * 1000)
+            page.wait_for_function(
+                "() => window.gradio_config && Array.isArray(window.gradio_config.components)",
+                timeout=self.timeout * 1000,
+            )
         except PlaywrightError:
-            raise TargetError(f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s") from None
+            raise TargetError(
+                f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s"
+            ) from None
         self.app = app = AppConfig(page.evaluate("() => window.gradio_config"))
         require(scenario, app)
         chatbot = app.chatbot(scenario.chatbot)
@@ -129,7 +127,10 @@ class BrowserDriver(Driver):
             chat.chat().wait_for(state="visible")
             chat.text_field().wait_for(state="visible")
         except PlaywrightError:
-            raise TargetError(f"the page at {self.target.url} did not show the chatbot {chatbot.name} and its textbox within {self.timeout:g}s") from None
+            raise TargetError(
+                f"the page at {self.target.url} did not show the chatbot {chatbot.name} and its textbox within "
+                f"{self.timeout:g}s"
+            ) from None
         # the app's load events start as the page loads: count every call since then
         mark = {"started": 0, "t": 0.0}
         self.sync.settle("the page to finish loading", mark, any(d.backend_fn for d in app.load_events()))
@@ -167,7 +168,10 @@ class BrowserDriver(Driver):
             log.warning("could not take a screenshot: %s", first_line(exc))
         try:
             path = folder / "chat.txt"
-            path.write_text(self.chat.visible_text() if self._chat is not None else "(no chatbot found on the page)\n", encoding="utf-8")
+            path.write_text(
+                self.chat.visible_text() if self._chat is not None else "(no chatbot found on the page)\n",
+                encoding="utf-8",
+            )
             saved["visible text"] = path
         except PlaywrightError as exc:
             log.warning("could not read the chat's text: %s", first_line(exc))
@@ -205,51 +209,66 @@ class BrowserDriver(Driver):
 
     # -- actions -----------------------------------------------------------------------------------
 
-    def perform(self, step: Action) -> ActionRecord:
+    def perform(self, step: steps.Action) -> ActionRecord:
         chat = self.chat
         chatbot = chat.chatbot
         history = chat.state.history(chatbot)
         record = ActionRecord(step.label)
         match step:
-            case Send(text=text, files=files, stop_after=stop_after):
+            case steps.Send(text=text, files=files, stop_after=stop_after):
                 self._send(step, record, text, files, stop_after)
-            case Undo(index=index) | Retry(index=index):
+            case steps.Undo(index=index) | steps.Retry(index=index):
                 # the icons sit under the last reply, whichever message of the exchange the step names
-                target = last_exchange_target(history, step.kind, index)
+                target = targets.last_exchange_target(history, step.kind, index)
                 self._click(chat.icon(step.kind, target.last), step, record, chatbot.id, step.kind)
-            case Like(index=index) | Dislike(index=index):
-                target = feedback_target_for(history, step.kind, index, bool(chatbot.props.get("like_user_message")))
+            case steps.Like(index=index) | steps.Dislike(index=index):
+                target = targets.feedback_target_for(
+                    history, step.kind, index, bool(chatbot.props.get("like_user_message"))
+                )
                 self._click(chat.icon(step.kind, target.first), step, record, chatbot.id, "like")
-            case Feedback(option=option, index=index):
-                wanted = feedback_option(chatbot, option)
-                target = feedback_target_for(history, "like", index, bool(chatbot.props.get("like_user_message")))
+            case steps.Feedback(option=option, index=index):
+                wanted = targets.feedback_option(chatbot, option)
+                target = targets.feedback_target_for(
+                    history, "like", index, bool(chatbot.props.get("like_user_message"))
+                )
                 chat.icon("feedback", target.first).click()
-                choice = chat.chat().locator("button.extra-feedback-option").filter(has_text=re.compile(f"^{re.escape(wanted)}$"))
+                choice = (
+                    chat.chat()
+                    .locator("button.extra-feedback-option")
+                    .filter(has_text=re.compile(f"^{re.escape(wanted)}$"))
+                )
                 if choice.count() == 0:
-                    raise ActionError(f"the feedback option {wanted!r} is not on the page after clicking the Feedback icon of message {target.first}")
+                    raise ActionError(
+                        f"the feedback option {wanted!r} is not on the page after clicking the Feedback icon of "
+                        f"message {target.first}"
+                    )
                 self._click(choice.first, step, record, chatbot.id, "like")
-            case SelectOption(index=index, value=value, shown_as=label, option=option):
-                position, _, offered = option_target(history, index=index, value=value, label=label, option=option)
+            case steps.SelectOption(index=index, value=value, shown_as=label, option=option):
+                position, _, offered = targets.option_target(
+                    history, index=index, value=value, label=label, option=option
+                )
                 shown = str(offered.get("label") or offered.get("value"))
-                button = chat.chat().locator("button.option").filter(has_text=re.compile(f"^\\s*{re.escape(shown)}\\s*$"))
+                button = (
+                    chat.chat().locator("button.option").filter(has_text=re.compile(f"^\\s*{re.escape(shown)}\\s*$"))
+                )
                 if button.count() == 0:
                     raise ActionError(f"the option {shown!r} of message {position} is not on the page")
                 self._click(button.first, step, record, chatbot.id, "option_select")
-            case SelectExample(index=index, text=text):
-                position, _ = example_target(chatbot, history, index=index, text=text)
+            case steps.SelectExample(index=index, text=text):
+                position, _ = targets.example_target(chatbot, history, index=index, text=text)
                 buttons = chat.chat().locator("button.example")
                 if buttons.count() <= position:
                     raise ActionError(f"example {position} is not on the page (it shows {buttons.count()} examples)")
                 self._click(buttons.nth(position), step, record, chatbot.id, "example_select")
-            case Set(values=values):
+            case steps.Set(values=values):
                 for name, value in values.items():
                     self._set_value(step, record, name, value)
-            case Call(api_name=api_name, args=args):
+            case steps.Call(api_name=api_name, args=args):
                 record.result, record.error = call_endpoint(self._client(), api_name, args, self.timeout)
-            case Edit(index=index, text=text):
+            case steps.Edit(index=index, text=text):
                 self._edit(step, record, index, text)
-            case Clear():
-                clear_target(history)
+            case steps.Clear():
+                targets.clear_target(history)
                 icon = chat.chat().get_by_role("button", name=ICONS["clear"]).and_(chat.page.locator(NOT_IN_TRACKER))
                 if icon.count() == 0:
                     raise ActionError(f"the Clear (trash) icon is not on the page above the chatbot {chatbot.name}")
@@ -259,7 +278,9 @@ class BrowserDriver(Driver):
                 raise ActionError(f"the browser driver cannot do {step.kind!r}")
         return record
 
-    def _send(self, step: Action, record: ActionRecord, text: str, files: tuple[str, ...], stop_after: int | None) -> None:
+    def _send(
+        self, step: steps.Action, record: ActionRecord, text: str, files: tuple[str, ...], stop_after: int | None
+    ) -> None:
         chat = self.chat
         field = chat.text_field()
         if not field.is_visible():
@@ -273,9 +294,9 @@ class BrowserDriver(Driver):
             self._press_stop_after(stop_after, mark)
         self._finish(step, record, mark, chat.box.id, "submit")
 
-    def _edit(self, step: Action, record: ActionRecord, index: int, text: str) -> None:
+    def _edit(self, step: steps.Action, record: ActionRecord, index: int, text: str) -> None:
         chat = self.chat
-        target = edit_target(chat.state.history(chat.chatbot), index)
+        target = targets.edit_target(chat.state.history(chat.chatbot), index)
         chat.icon("edit", target.position).click()
         message = chat.chat().locator(MESSAGES).nth(chat.shown_index(target.position))
         editor = message.locator("textarea.edit-textarea")
@@ -287,10 +308,12 @@ class BrowserDriver(Driver):
             self._click(submit, step, record, chat.chatbot.id, "edit")
         except ActionError as exc:
             if editor.count():
-                raise ActionError(f"{exc} (the edit box is still open, holding {editor.first.input_value()!r})") from None
+                raise ActionError(
+                    f"{exc} (the edit box is still open, holding {editor.first.input_value()!r})"
+                ) from None
             raise
 
-    def _click(self, control: Any, step: Action, record: ActionRecord, component_id: int, event: str) -> None:
+    def _click(self, control: Any, step: steps.Action, record: ActionRecord, component_id: int, event: str) -> None:
         """Click ``control`` and wait for the app to take up the event and go idle."""
         mark = self.sync.mark()
         control.click()
@@ -315,7 +338,9 @@ class BrowserDriver(Driver):
         chat = self.chat
         box = chat.box
         if box.type != "multimodaltextbox":
-            raise ActionError(f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)")
+            raise ActionError(
+                f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)"
+            )
         picker = chat.block(box).locator("input[type=file]")
         if picker.count() == 0:
             raise ActionError(f"the upload button of {box.name} is not on the page")
@@ -323,26 +348,34 @@ class BrowserDriver(Driver):
         picker.first.set_input_files(list(files))
         try:
             chat.page.wait_for_function(
-                "(n) => window.__chatHarness.uploads > n && ![...window.__chatHarness.pending.values()].some((c) => c.what === 'upload')",
+                "(n) => window.__chatHarness.uploads > n && ![...window.__chatHarness.pending.values()].some((c) => "
+                "c.what === 'upload')",
                 arg=before,
                 timeout=self.timeout * 1000,
             )
         except PlaywrightError:
-            raise TargetError(f"the upload of {', '.join(f.rsplit('/', 1)[-1] for f in files)} did not finish within {self.timeout:g}s") from None
+            raise TargetError(
+                f"the upload of {', '.join(f.rsplit('/', 1)[-1] for f in files)} did not finish within "
+                f"{self.timeout:g}s"
+            ) from None
 
     def _press_stop_after(self, updates: int, mark: dict[str, Any]) -> None:
         """Press the app's Stop control once ``updates`` streamed updates have arrived."""
         chat = self.chat
         app = chat.app
         running = [d for dep in app.listeners(chat.box.id, "submit") for d in app.chain(dep)]
-        _, (component_id, event) = stop_control(app, running)
+        _, (component_id, event) = targets.stop_control(app, running)
         # a textbox's own stop button (it replaces the submit button while a reply streams), or the app's Stop control
-        control = chat.page.locator("button.stop-button:visible") if event == "stop" else chat.block(app.components[component_id])
+        control = (
+            chat.page.locator("button.stop-button:visible")
+            if event == "stop"
+            else chat.block(app.components[component_id])
+        )
         if not self.sync.streamed(updates, mark):
             raise ActionError(f"the reply finished before {updates} streamed updates, so there was nothing to stop")
         control.first.click()
 
-    def _set_value(self, step: Action, record: ActionRecord, name: str, value: Any) -> None:
+    def _set_value(self, step: steps.Action, record: ActionRecord, name: str, value: Any) -> None:
         """Type into a textbox, move a slider (its number field), tick a checkbox, as a person does."""
         chat = self.chat
         component = chat.app.find(name)
@@ -362,7 +395,10 @@ class BrowserDriver(Driver):
             field.fill(str(value))
             field.blur()
         else:
-            raise ActionError(f"the browser driver cannot set a {component.type} ({component.name}); it sets textboxes, sliders, numbers and checkboxes")
+            raise ActionError(
+                f"the browser driver cannot set a {component.type} ({component.name}); it sets textboxes, sliders, "
+                "numbers and checkboxes"
+            )
         self._finish(step, record, mark, component.id, "change")
 
     def _client(self) -> Any:
@@ -371,7 +407,9 @@ class BrowserDriver(Driver):
             self._api_client = connect(self.target, self.timeout)
         return self._api_client
 
-    def _finish(self, step: Action, record: ActionRecord, mark: dict[str, Any], component_id: int, event: str) -> None:
+    def _finish(
+        self, step: steps.Action, record: ActionRecord, mark: dict[str, Any], component_id: int, event: str
+    ) -> None:
         """Wait for the app to take up the action and go idle, then take in what it sent."""
         app = self.chat.app
         must_start = any(dep.backend_fn for dep in app.listeners(component_id, event))

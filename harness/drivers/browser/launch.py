@@ -73,7 +73,9 @@ def find_system_chromium() -> str | None:
 
 def _missing_executable(error: Exception) -> bool:
     text = str(error)
-    return "Executable doesn't exist" in text or "executable doesn't exist" in text.lower() or "playwright install" in text
+    return (
+        "Executable doesn't exist" in text or "executable doesn't exist" in text.lower() or "playwright install" in text
+    )
 
 
 def _with_quiet_args(args: list[str]) -> list[str]:
@@ -102,12 +104,17 @@ def launch_with_fallback(
             return launch(**kwargs)
         except PlaywrightError as exc:
             if _missing_executable(exc):
-                raise BrowserNotFound(f"Playwright's {browser_name} is not installed: run `python -m playwright install {browser_name}`") from None
+                raise BrowserNotFound(
+                    f"Playwright's {browser_name} is not installed: run `python -m playwright install {browser_name}`"
+                ) from None
             raise
     args = _with_quiet_args(merged.get("args", []))
     if explicit:
         if not Path(explicit).is_file() or not os.access(explicit, os.X_OK):
-            raise BrowserNotFound(f"the Chromium executable {explicit!r} (from --chat-chromium / ${ENV_VAR}) does not exist or is not executable")
+            raise BrowserNotFound(
+                f"the Chromium executable {explicit!r} (from --chat-chromium / ${ENV_VAR}) does not exist or is not "
+                "executable"
+            )
         return launch(**{**kwargs, "args": args, "executable_path": explicit})
     try:
         return launch(**{**kwargs, "args": args})
@@ -117,7 +124,10 @@ def launch_with_fallback(
     system = find_system_chromium()
     if system is None:
         names = ", ".join(SYSTEM_CHROMIUM_NAMES)
-        raise BrowserNotFound(f"no Chromium found for the browser driver: Playwright's own is not installed and none is on PATH ({names}); {INSTALL_HINT}")
+        raise BrowserNotFound(
+            "no Chromium found for the browser driver: Playwright's own is not installed and none is on PATH "
+            f"({names}); {INSTALL_HINT}"
+        )
     return launch(**{**kwargs, "args": args, "executable_path": system})
 
 
@@ -126,7 +136,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def connect_remote(browser_type: Any, endpoint: str, base_args: dict[str, Any], explicit: str | None, timeout: float = 30.0, **kwargs: Any) -> Any:
+def connect_remote(
+    browser_type: Any,
+    endpoint: str,
+    base_args: dict[str, Any],
+    explicit: str | None,
+    timeout: float = 30.0,
+    **kwargs: Any,
+) -> Any:
     """A browser from a Playwright browser server (``playwright run-server``) at ``endpoint``.
 
     The launch options (pytest-playwright's ``browser_type_launch_args``, the quiet flags and an
@@ -141,15 +158,24 @@ def connect_remote(browser_type: Any, endpoint: str, base_args: dict[str, Any], 
     options["args"] = _with_quiet_args(options.get("args", []))
     if explicit:
         options["executable_path"] = explicit
-    header = json.dumps({_camel(key): str(value) if isinstance(value, Path) else value for key, value in options.items()})
+    header = json.dumps(
+        {_camel(key): str(value) if isinstance(value, Path) else value for key, value in options.items()}
+    )
     try:
-        return browser_type.connect(endpoint, timeout=timeout * 1000, slow_mo=options.get("slow_mo"), headers={"x-playwright-launch-options": header})
+        return browser_type.connect(
+            endpoint,
+            timeout=timeout * 1000,
+            slow_mo=options.get("slow_mo"),
+            headers={"x-playwright-launch-options": header},
+        )
     except PlaywrightError as exc:
         from importlib.metadata import version
 
         raise BrowserServerUnreachable(
-            f"no browser from the Playwright browser server at {endpoint} (--chat-browser-endpoint / ${ENDPOINT_ENV_VAR}): {first_line(exc)}; "
-            f"start one with `playwright run-server --port PORT` on a Playwright {version('playwright')} installation (client and server versions must match)"
+            f"no browser from the Playwright browser server at {endpoint} (--chat-browser-endpoint / "
+            f"${ENDPOINT_ENV_VAR}): {first_line(exc)}; "
+            f"start one with `playwright run-server --port PORT` on a Playwright {version('playwright')} installation "
+            "(client and server versions must match)"
         ) from None
 
 
@@ -165,7 +191,10 @@ def video_problem(browser: Any, folder: str) -> str | None:
     except PlaywrightError as exc:
         if "ffmpeg" not in str(exc):
             raise
-        return "Playwright's ffmpeg is not installed where the browser runs; install it with `python -m playwright install ffmpeg` (it downloads it), or leave --video off"
+        return (
+            "Playwright's ffmpeg is not installed where the browser runs; install it with "
+            "`python -m playwright install ffmpeg` (it downloads it), or leave --video off"
+        )
     finally:
         context.close()
     return None

@@ -65,10 +65,13 @@ def log_in(page: Any, target: Target, auth: tuple[str, str], timeout: float) -> 
         page.get_by_role("button", name=re.compile(r"^\s*log ?in\s*$", re.I)).first.click()
         # the page reloads as the app once the login is accepted; a refusal shows a message instead
         page.wait_for_function(
-            "() => (window.gradio_config && !window.gradio_config.auth_required) || /incorrect|invalid/i.test(document.body.innerText)",
+            "() => (window.gradio_config && !window.gradio_config.auth_required) || "
+            "/incorrect|invalid/i.test(document.body.innerText)",
             timeout=wait,
         )
     except PlaywrightError as exc:
         raise TargetError(f"the browser could not log in at {target.url}: {first_line(exc)}") from None
     if page.evaluate("() => !window.gradio_config || window.gradio_config.auth_required"):
-        raise TargetError(f"{target.url} refused the user name and password given with --chat-auth (its login page says so)")
+        raise TargetError(
+            f"{target.url} refused the user name and password given with --chat-auth (its login page says so)"
+        )

@@ -23,7 +23,8 @@ CHAT_LOG = "[role=log][aria-label='chatbot conversation']"
 TEXT_INPUT = "textarea[data-testid=textbox], input[data-testid=textbox]"
 #: each input kind's text field, to find the n-th one of a kind
 KIND_INPUT = {
-    "textbox": "textarea[data-testid=textbox]:not(.multimodal-textbox *), input[data-testid=textbox]:not(.multimodal-textbox *)",
+    "textbox": "textarea[data-testid=textbox]:not(.multimodal-textbox *), "
+    "input[data-testid=textbox]:not(.multimodal-textbox *)",
     "multimodaltextbox": ".multimodal-textbox textarea[data-testid=textbox]",
 }
 #: accessible names of the icons, on Gradio 6 and 5 (5.x relabels a clicked like "clicked like")
@@ -37,7 +38,15 @@ ICONS = {
     "feedback": re.compile(r"^feedback$", re.I),
     "submit": re.compile(r"^submit$", re.I),
 }
-ICON_NAMES = {"undo": "Undo", "retry": "Retry", "like": "Like", "dislike": "Dislike", "feedback": "Feedback (flag)", "edit": "Edit", "clear": "Clear (trash)"}
+ICON_NAMES = {
+    "undo": "Undo",
+    "retry": "Retry",
+    "like": "Like",
+    "dislike": "Dislike",
+    "feedback": "Feedback (flag)",
+    "edit": "Edit",
+    "clear": "Clear (trash)",
+}
 #: a progress indicator left showing an error has its own "Clear" button: not the trash icon
 NOT_IN_TRACKER = "button:not([data-testid=status-tracker] *)"
 BLOCK = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
@@ -61,7 +70,11 @@ class ChatPage:
         page, app = self.page, self.app
         if component.elem_id:
             return page.locator(f"#{_css_id(component.elem_id)}")
-        kind = [c for c in app.layout_order() if app.components[c].type == component.type and app.components[c].props.get("visible", True) is not False]
+        kind = [
+            c
+            for c in app.layout_order()
+            if app.components[c].type == component.type and app.components[c].props.get("visible", True) is not False
+        ]
         nth = kind.index(component.id) if component.id in kind else 0
         if component.type == "chatbot":
             return page.locator(CHAT_LOG).nth(nth).locator(BLOCK)
@@ -69,7 +82,10 @@ class ChatPage:
             return page.locator(KIND_INPUT[component.type]).nth(nth).locator(BLOCK)
         if component.label:
             return page.locator(".block").filter(has=page.get_by_label(component.label, exact=True))
-        raise ActionError(f"the browser driver finds a {component.type} without elem_id only by its label; give {component.name} an elem_id")
+        raise ActionError(
+            f"the browser driver finds a {component.type} without elem_id only by its label; give {component.name} an "
+            "elem_id"
+        )
 
     def chat(self) -> Any:
         return self.block(self.chatbot)
@@ -85,11 +101,16 @@ class ChatPage:
 
     def icon(self, action: str, position: int) -> Any:
         """The icon for ``action`` on the message group holding message ``position``; ActionError if absent."""
-        message = self.chat().locator(MESSAGES).nth(self.shown_index(position))  # the page shows the history: checked after every action
+        message = (
+            self.chat().locator(MESSAGES).nth(self.shown_index(position))
+        )  # the page shows the history: checked after every action
         message.hover()
         icon = group_button(message, action)
         if icon.count() == 0:
-            raise ActionError(f"the {ICON_NAMES[action]} icon is not on the page for message {position}{self._why_no_icon(action, position)}")
+            raise ActionError(
+                f"the {ICON_NAMES[action]} icon is not on the page for message "
+                f"{position}{self._why_no_icon(action, position)}"
+            )
         return icon.first
 
     def shown_index(self, position: int) -> int:
@@ -138,7 +159,9 @@ def group_button(message: Any, action: str) -> Any:
     """The button named for ``action`` in the group of ``message``: inside its row, or in the
     button bar right after the row (bubble layout)."""
     row = message.locator(ROW)
-    return row.get_by_role("button", name=ICONS[action]).or_(row.locator(ROW_BUTTONS).get_by_role("button", name=ICONS[action]))
+    return row.get_by_role("button", name=ICONS[action]).or_(
+        row.locator(ROW_BUTTONS).get_by_role("button", name=ICONS[action])
+    )
 
 
 def read_value(component: Component, block: Any) -> Any:

@@ -51,7 +51,9 @@ class Replay:
                 if kind == "join":
                     answer = entry.get("answer") or {}
                     if entry.get("status") != 200 or "event_id" not in answer:
-                        errors.append(f"the app refused the call to {dep.name} (HTTP {entry.get('status')}: {_short(answer)})")
+                        errors.append(
+                            f"the app refused the call to {dep.name} (HTTP {entry.get('status')}: {_short(answer)})"
+                        )
                     else:
                         self.events[answer["event_id"]] = dep
                         self.started_at[answer["event_id"]] = entry["t"]
@@ -62,10 +64,15 @@ class Replay:
             elif kind == "orphaned":
                 name = self.call_name(int(entry.get("fn_index") or -1))
                 if (down := self._server_down()) is not None:
-                    why = f"the page's event stream ended before the reply finished, and the server no longer answers ({down})"
+                    why = (
+                        "the page's event stream ended before the reply finished, "
+                        f"and the server no longer answers ({down})"
+                    )
                     lost = f"lost the connection to the app at {self.target.url} during {name}: {why}"
                 else:
-                    log.warning("the page stopped listening before %s finished; its answer never reached the page", name)
+                    log.warning(
+                        "the page stopped listening before %s finished; its answer never reached the page", name
+                    )
             elif kind in ("join_failed", "predict_failed", "stream_error"):
                 errors.append(f"the page lost its connection to the app: {entry.get('error')}")
         if lost is not None:
@@ -77,7 +84,9 @@ class Replay:
         elif errors:
             raise TargetError("while the page loaded: " + "; ".join(errors))
 
-    def _message(self, record: ActionRecord | None, entry: dict[str, Any], mark: dict[str, Any], errors: list[str]) -> None:
+    def _message(
+        self, record: ActionRecord | None, entry: dict[str, Any], mark: dict[str, Any], errors: list[str]
+    ) -> None:
         """One message of the event stream."""
         msg = entry["msg"]
         event_id = msg.get("event_id") or ""
@@ -110,7 +119,15 @@ class Replay:
             return type(exc).__name__ + (f": {exc}" if str(exc) else "")
         return None
 
-    def _finished(self, record: ActionRecord | None, dep: Dependency, output: dict[str, Any], errors: list[str], seconds: float, updates: int = 0) -> None:
+    def _finished(
+        self,
+        record: ActionRecord | None,
+        dep: Dependency,
+        output: dict[str, Any],
+        errors: list[str],
+        seconds: float,
+        updates: int = 0,
+    ) -> None:
         error = error_text(output)
         if record is not None:
             record.events.append(EventRecord(dep.id, dep.name, seconds, updates, error))
@@ -130,7 +147,9 @@ class Replay:
 
     def next_in_chain(self, record: ActionRecord) -> Dependency | None:
         """A chained step that should run after one this action finished, and has not started yet."""
-        seen = {event.dependency for event in record.events} | {self.events[e].id for e in self.started_at if e in self.events}
+        seen = {event.dependency for event in record.events} | {
+            self.events[e].id for e in self.started_at if e in self.events
+        }
         for event in record.events:
             for child in self.chat.app.children(event.dependency):
                 if child.backend_fn and child.id not in seen and child.runs_after(event.error is None):

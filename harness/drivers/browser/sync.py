@@ -44,13 +44,19 @@ class Sync:
 
         page = self.chat.page
         scope, box = self.chat.chat().element_handle(), self.chat.text_field().element_handle()
-        started = page.evaluate("(n) => { window.__chatHarness.quiet = 0; return window.__chatHarness.started > n; }", mark["started"])
+        started = page.evaluate(
+            "(n) => { window.__chatHarness.quiet = 0; return window.__chatHarness.started > n; }", mark["started"]
+        )
         start_within = min(self.timeout, START_TIMEOUT)
         if must_start and not started:
             try:
-                page.wait_for_function("(n) => window.__chatHarness.started > n", arg=mark["started"], timeout=start_within * 1000)
+                page.wait_for_function(
+                    "(n) => window.__chatHarness.started > n", arg=mark["started"], timeout=start_within * 1000
+                )
             except PlaywrightError:
-                raise ActionError(f"{what} did not reach the app: the page sent no request within {start_within:g}s") from None
+                raise ActionError(
+                    f"{what} did not reach the app: the page sent no request within {start_within:g}s"
+                ) from None
         try:
             page.wait_for_function(
                 "([scope, box, n, must, polls]) => window.__chatHarness.idle(scope, box, n, must, polls)",
@@ -64,7 +70,9 @@ class Sync:
             reasons = page.evaluate("([scope, box]) => window.__chatHarness.busy(scope, box)", [scope, box])
             reasons = [re.sub(r"\(fn (\d+)\)", lambda m: f"({self.replay.call_name(int(m[1]))})", r) for r in reasons]
             busy = "; ".join(reasons) or "it kept starting new work"
-            raise TargetError(f"timed out after {self.timeout:g}s waiting for the app to finish {what}: {busy}") from None
+            raise TargetError(
+                f"timed out after {self.timeout:g}s waiting for the app to finish {what}: {busy}"
+            ) from None
 
     def await_start(self, dep: Dependency, mark: dict[str, Any]) -> None:
         """Until the page started ``dep`` (the next step of a chain)."""
@@ -73,9 +81,15 @@ class Sync:
         before = int((mark.get("startedFn") or {}).get(str(dep.id), 0))
         start_within = min(self.timeout, START_TIMEOUT)
         try:
-            self.chat.page.wait_for_function("([fn, n]) => (window.__chatHarness.startedFn[fn] || 0) > n", arg=[dep.id, before], timeout=start_within * 1000)
+            self.chat.page.wait_for_function(
+                "([fn, n]) => (window.__chatHarness.startedFn[fn] || 0) > n",
+                arg=[dep.id, before],
+                timeout=start_within * 1000,
+            )
         except PlaywrightError:
-            raise ActionError(f"{dep.name} should run next in the chain, but the page did not start it within {start_within:g}s") from None
+            raise ActionError(
+                f"{dep.name} should run next in the chain, but the page did not start it within {start_within:g}s"
+            ) from None
 
     def streamed(self, updates: int, mark: dict[str, Any]) -> bool:
         """Until ``updates`` streamed updates arrived since ``mark``, or the app went idle; whether they arrived."""
@@ -86,14 +100,19 @@ class Sync:
             scope, field = self.chat.chat().element_handle(), self.chat.text_field().element_handle()
             page.evaluate("() => { window.__chatHarness.quiet = 0; }")
             page.wait_for_function(
-                "([n, want, scope, box, started, polls]) => window.__chatHarness.updates >= n + want || window.__chatHarness.idle(scope, box, started, true, polls)",
+                "([n, want, scope, box, started, polls]) => window.__chatHarness.updates >= n + want || "
+                "window.__chatHarness.idle(scope, box, started, true, polls)",
                 arg=[mark["updates"], updates, scope, field, mark["started"], IDLE_POLLS],
                 polling="raf",
                 timeout=self.timeout * 1000,
             )
         except PlaywrightError:
-            raise TargetError(f"timed out after {self.timeout:g}s waiting for {updates} streamed updates to press Stop") from None
-        return bool(page.evaluate("([n, want]) => window.__chatHarness.updates >= n + want", [mark["updates"], updates]))
+            raise TargetError(
+                f"timed out after {self.timeout:g}s waiting for {updates} streamed updates to press Stop"
+            ) from None
+        return bool(
+            page.evaluate("([n, want]) => window.__chatHarness.updates >= n + want", [mark["updates"], updates])
+        )
 
     def check_page(self, label: str) -> None:
         """The chatbot on the page must show the history the app sent: same count, same roles."""
@@ -111,7 +130,9 @@ class Sync:
             )
         except PlaywrightError:
             shown = chat.messages() or []
+            sent = ", ".join(roles) or "none"
+            seen = ", ".join(m["role"] for m in shown) or "none"
             summary = (
-                f"after {label} the app sent {len(roles)} messages ({', '.join(roles) or 'none'}) but the page shows {len(shown)} ({', '.join(m['role'] for m in shown) or 'none'})"
+                f"after {label} the app sent {len(roles)} messages ({sent}) but the page shows {len(shown)} ({seen})"
             )
             raise PageMismatch(summary, f"{summary}\npage shows:\n{chat.visible_text()}") from None

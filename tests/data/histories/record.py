@@ -66,7 +66,9 @@ def write_png(path: Path, rgb: tuple[int, int, int] = (220, 30, 30), size: int =
 
     rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -137,9 +139,21 @@ def components(history: list[Any]) -> list[Any]:
 def thoughts(history: list[Any]) -> list[Any]:
     return [
         {"role": "user", "content": "Plan a trip"},
-        {"role": "assistant", "content": "Looking at options", "metadata": {"title": "Planning", "id": "plan", "status": "done", "duration": 1.5, "log": "2 steps"}},
-        {"role": "assistant", "content": "Searching flights", "metadata": {"title": "Search", "id": 7, "parent_id": "plan", "status": "pending"}},
-        {"role": "assistant", "content": "Checking hotels", "metadata": {"title": "Hotels", "parent_id": "plan", "log": "3 found"}},
+        {
+            "role": "assistant",
+            "content": "Looking at options",
+            "metadata": {"title": "Planning", "id": "plan", "status": "done", "duration": 1.5, "log": "2 steps"},
+        },
+        {
+            "role": "assistant",
+            "content": "Searching flights",
+            "metadata": {"title": "Search", "id": 7, "parent_id": "plan", "status": "pending"},
+        },
+        {
+            "role": "assistant",
+            "content": "Checking hotels",
+            "metadata": {"title": "Hotels", "parent_id": "plan", "log": "3 found"},
+        },
         gr.ChatMessage(content="Trip planned.", metadata={"title": "Done", "status": "done"}),
         {"role": "assistant", "content": "Here is the plan."},
     ]
@@ -148,7 +162,11 @@ def thoughts(history: list[Any]) -> list[Any]:
 def options(history: list[Any]) -> list[Any]:
     return [
         {"role": "user", "content": "Pick one"},
-        {"role": "assistant", "content": "Which size?", "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}, {"value": "l"}]},
+        {
+            "role": "assistant",
+            "content": "Which size?",
+            "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}, {"value": "l"}],
+        },
         gr.ChatMessage(content="Or a colour?", options=[{"value": "red"}, {"value": "blue", "label": "Blue!"}]),
     ]
 
@@ -158,7 +176,9 @@ def content_list(history: list[Any]) -> list[Any]:
     return [
         {"role": "user", "content": ["Look at this", {"path": str(PNG)}]},
         {"role": "assistant", "content": ["Here you go:", {"path": str(WAV)}, gr.Image(str(PNG)), "and done."]},
-        gr.ChatMessage(content=["thinking ", "hard"], metadata={"title": "Thought", "status": "done"}, options=[{"value": "more"}]),
+        gr.ChatMessage(
+            content=["thinking ", "hard"], metadata={"title": "Thought", "status": "done"}, options=[{"value": "more"}]
+        ),
     ]
 
 
@@ -248,10 +268,21 @@ def upload(client: httpx.Client, config: dict[str, Any], path: Path) -> dict[str
     """Upload a file like the MultimodalTextbox and return the FileData the browser then sends."""
     prefix = config.get("api_prefix", "")
     with path.open("rb") as fh:
-        response = client.post(f"{prefix}/upload", params={"upload_id": uuid.uuid4().hex[:11]}, files={"files": (path.name, fh, "image/png")})
+        response = client.post(
+            f"{prefix}/upload",
+            params={"upload_id": uuid.uuid4().hex[:11]},
+            files={"files": (path.name, fh, "image/png")},
+        )
     response.raise_for_status()
     (server_path,) = response.json()
-    return {"path": server_path, "orig_name": path.name, "size": path.stat().st_size, "mime_type": "image/png", "is_stream": False, "meta": {"_type": "gradio.FileData"}}
+    return {
+        "path": server_path,
+        "orig_name": path.name,
+        "size": path.stat().st_size,
+        "mime_type": "image/png",
+        "is_stream": False,
+        "meta": {"_type": "gradio.FileData"},
+    }
 
 
 def scrub(value: Any, root: str) -> Any:
@@ -275,7 +306,9 @@ def main() -> None:
         old.unlink()
     demo = build()
     port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True
+    )
     root = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=root, timeout=30) as client:
@@ -287,7 +320,17 @@ def main() -> None:
             for name in SCENARIOS:
                 save(name, "process_completed", call(client, config, name, {}), root)
             box = {"text": "What is in this picture?", "files": [upload(client, config, UPLOAD)]}
-            save("multimodal", "process_completed", call(client, config, "multimodal", {by_elem["multimodal_box"]["id"]: box, by_elem["multimodal"]["id"]: []}), root)
+            save(
+                "multimodal",
+                "process_completed",
+                call(
+                    client,
+                    config,
+                    "multimodal",
+                    {by_elem["multimodal_box"]["id"]: box, by_elem["multimodal"]["id"]: []},
+                ),
+                root,
+            )
             if MAJOR == 5:
                 save("tuples", "process_completed", call(client, config, "tuples", {}), root)
     finally:
