@@ -37,3 +37,63 @@ def measure(fn: Callable[[], Any], runs: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - start)
     return times
+
+
+def measure_side_by_side(
+    configs: dict[str, Callable[[], Any]], runs: int, meter: CpuMeter | None = None
+) -> dict[str, list[float]]:
+    """Wall times of ``runs`` calls of each configuration, interleaved (one of each, then again), so
+    that a noisy machine slows every configuration alike; one warm-up call each first. With a
+    ``meter``, the CPU time of this process's descendants is booked to the configuration running."""
+    for fn in configs.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    for _ in range(runs):
+        for name, fn in configs.items():
+            if meter is not None:
+                meter.label = name
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+            if meter is not None:
+                meter.label = None
+    return times
+
+
+class CpuMeter:
+    """CPU seconds of this process's descendants (Playwright's driver, Chromium and its helpers),
+    sampled every 20 ms and booked to whatever ``label`` is set while they are used."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.label: str | None = None
+        self.booked: dict[str, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(0.02):
+            label = self.label
+            for child in me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                except psutil.Error:
+                    continue
+                now = times.user + times.system
+                delta = now - self._last.get(child.pid, now if label is None else 0.0)
+                self._last[child.pid] = now
+                if label is not None and delta > 0:
+                    self.booked[label] = self.booked.get(label, 0.0) + delta
+
+    def __enter__(self) -> CpuMeter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

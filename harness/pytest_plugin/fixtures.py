@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from harness.drivers.browser.contexts import WarmContexts
 from harness.drivers.browser.launch import connect_remote, launch_with_fallback, video_problem
 from harness.pytest_plugin.settings import settings
 
-__all__ = ["ChatHarnessWarning", "browser_context_args", "launch_browser"]
+__all__ = ["ChatHarnessWarning", "browser_context_args", "chat_browser_contexts", "launch_browser"]
 
 
 class ChatHarnessWarning(pytest.PytestWarning):
@@ -55,3 +57,19 @@ def browser_context_args(browser_context_args: dict[str, Any], browser: Any) -> 
             del args["record_video_dir"]
             warnings.warn(ChatHarnessWarning(f"--video: no video is recorded: {problem}"), stacklevel=1)
     return args
+
+
+@pytest.fixture(scope="session")
+def chat_browser_contexts(browser: Any, browser_context_args: dict[str, Any]) -> Iterator[WarmContexts | None]:
+    """The warm browser contexts of this session (per xdist worker): a new page per scenario in a
+    context kept across scenarios and cleared after each (None when the browser is not Chromium)."""
+    from harness.drivers.browser.driver import prepare_context
+
+    if not WarmContexts.usable(browser):
+        yield None
+        return
+    contexts = WarmContexts(browser, browser_context_args, prepare_context)
+    try:
+        yield contexts
+    finally:
+        contexts.close()

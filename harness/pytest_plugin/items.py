@@ -127,12 +127,23 @@ def make_driver(name: str, target: Target, timeout: float, request: pytest.Fixtu
     cls = driver_class(name)
     if not cls.needs_browser:
         return cls(target, timeout)
-    if not request.config.pluginmanager.hasplugin("playwright"):
+    config = request.config
+    if not config.pluginmanager.hasplugin("playwright"):
         raise pytest.UsageError(
             f"the {name} driver needs pytest-playwright (pip install pytest-playwright), and it is not loaded"
         )
-    tracing = request.config.getoption("--tracing", default="off")
+    # pytest-playwright records traces, videos and screenshots per context it makes: with any of
+    # them asked for, each scenario gets such a context; else a new page in a warm, cleared context
+    recorded = any(
+        config.getoption(option, default="off") != "off" for option in ("--tracing", "--video", "--screenshot")
+    )
+    marked = next(request.node.iter_markers("browser_context_args"), None) is not None
+    if not (recorded or marked or settings(config).fresh_contexts):
+        contexts = request.getfixturevalue("chat_browser_contexts")
+        if contexts is not None:
+            return cls(target, timeout, contexts=contexts)
     # with --tracing on / retain-on-failure pytest-playwright records the trace itself
+    tracing = config.getoption("--tracing", default="off")
     return cls(target, timeout, new_context=request.getfixturevalue("new_context"), trace=tracing == "off")
 
 

@@ -130,6 +130,14 @@ OPTIONS: tuple[Option, ...] = (
         "WS_URL",
         env="CHAT_HARNESS_BROWSER_ENDPOINT",
     ),
+    Option(
+        "chat_fresh_contexts",
+        "Open every browser scenario in a new browser context (default: a new page in a warm, cleared one).",
+        "--chat-fresh-contexts",
+        ini=False,
+        default="off",
+        flag_only=True,
+    ),
     Option("chat_report", "Write a JSON transcript per run and DIR/report.html.", "--chat-report", "DIR"),
     Option(
         "chat_sessions",

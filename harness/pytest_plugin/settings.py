@@ -90,6 +90,7 @@ class Settings:
     output: Path | None
     sessions: int
     update: bool
+    fresh_contexts: bool
     sandbox: Sandbox
     patterns: list[str] = field(default_factory=list)
 
@@ -149,6 +150,7 @@ class Settings:
             output=_output_folder(config),
             sessions=_sessions(_given(config, "chat_sessions")),
             update=bool(config.getoption("update_expectations")),
+            fresh_contexts=bool(config.getoption("chat_fresh_contexts")),
             sandbox=Sandbox.for_project(
                 config.rootpath, map(str, config.getini("chat_file_roots")), config.getini("chat_trusted_apps")
             ),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.drivers.base import ActionRecord, Driver, require
+from harness.drivers.browser.contexts import WarmContexts
 from harness.drivers.browser.opening import load_page, log_in, send_token_to_the_app_only
 from harness.drivers.browser.page import ICONS, MESSAGES, NOT_IN_TRACKER, ChatPage, group_button, read_value
 from harness.drivers.browser.replay import Replay
@@ -40,6 +41,32 @@ __all__ = ["BrowserDriver"]
 log = logging.getLogger(__name__)
 
 PAGE_SCRIPT = resources.files("harness.drivers.browser").joinpath("page.js").read_text(encoding="utf-8")
+POLL_MS = 50  # page-load waits poll at this interval, not on every frame
+
+
+def prepare_context(context: Any, target: Target) -> None:
+    """What every context opening ``target`` needs: the page script, and the token's route."""
+    context.add_init_script(script=PAGE_SCRIPT)
+    if target.token:
+        send_token_to_the_app_only(context, target, target.token)
+
+
+def _start_trace(context: Any) -> bool:
+    """Record this scenario's trace (actions, network, console) as a chunk of the context's trace;
+    False when pytest-playwright's --tracing records the context already."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        # DOM snapshots cost a fifth of the run time, so they come with pytest-playwright's --tracing instead
+        context.tracing.start(screenshots=False, snapshots=False)
+        return True
+    except PlaywrightError:
+        pass
+    try:
+        context.tracing.start_chunk()  # a warm context traces already: a new chunk per scenario
+        return True
+    except PlaywrightError:  # pytest-playwright's --tracing records this context
+        return False
 
 
 class BrowserDriver(Driver):
@@ -49,12 +76,24 @@ class BrowserDriver(Driver):
     needs_browser = True
 
     def __init__(
-        self, target: Target, timeout: float = 60.0, *, new_context: Callable[..., Any], trace: bool = True
+        self,
+        target: Target,
+        timeout: float = 60.0,
+        *,
+        new_context: Callable[..., Any] | None = None,
+        contexts: WarmContexts | None = None,
+        trace: bool = True,
     ) -> None:
+        """A fresh context per scenario from ``new_context`` (pytest-playwright's, which records its
+        own artifacts), or a new page in a warm context of ``contexts``."""
         super().__init__(target, timeout)
+        if (new_context is None) == (contexts is None):
+            raise ValueError("the browser driver takes new_context or contexts")
         self.new_context = new_context
+        self.contexts = contexts
         self.trace = trace
         self.context: Any = None
+        self._failed = False
         self._chat: ChatPage | None = None
         self._sync: Sync | None = None
         self._replay: Replay | None = None
@@ -91,19 +130,15 @@ class BrowserDriver(Driver):
     def open(self, scenario: Scenario) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
-        self.context = context = self.new_context()
+        if self.contexts is not None:
+            self.context = context = self.contexts.acquire(self.target)
+        else:
+            assert self.new_context is not None
+            self.context = context = self.new_context()
+            prepare_context(context, self.target)
         context.set_default_timeout(self.timeout * 1000)
         if self.trace:
-            try:
-                # actions, network and console; DOM snapshots cost a fifth of the run time, so they
-                # come with pytest-playwright's --tracing instead
-                context.tracing.start(screenshots=False, snapshots=False)
-                self._tracing = True
-            except PlaywrightError:  # pytest-playwright's --tracing already records this context
-                self._tracing = False
-        context.add_init_script(script=PAGE_SCRIPT)
-        if self.target.token:
-            send_token_to_the_app_only(context, self.target, self.target.token)
+            self._tracing = _start_trace(context)
         page = context.new_page()
         load_page(page, self.target, self.timeout)
         if self.target.auth is not None:
@@ -111,6 +146,7 @@ class BrowserDriver(Driver):
         try:
             page.wait_for_function(
                 "() => window.gradio_config && Array.isArray(window.gradio_config.components)",
+                polling=POLL_MS,
                 timeout=self.timeout * 1000,
             )
         except PlaywrightError:
@@ -145,9 +181,13 @@ class BrowserDriver(Driver):
 
             if self._tracing:
                 with contextlib.suppress(PlaywrightError):
-                    self.context.tracing.stop()
-            with contextlib.suppress(PlaywrightError):
-                self.context.close()
+                    self.context.tracing.stop_chunk()
+                self._tracing = False
+            if self.contexts is not None:
+                self.contexts.release(self.context, self.target, reuse=not self._failed)
+            else:
+                with contextlib.suppress(PlaywrightError):
+                    self.context.close()
             self.context = None
             self._chat = self._sync = self._replay = None
 
@@ -156,6 +196,7 @@ class BrowserDriver(Driver):
         from playwright.sync_api import Error as PlaywrightError
 
         saved: dict[str, Path] = {}
+        self._failed = True  # a warm context is not reused after this
         page = self.context.pages[0] if self.context is not None and self.context.pages else None
         if page is None:
             return saved
@@ -178,7 +219,7 @@ class BrowserDriver(Driver):
         if self._tracing and self.context is not None:
             try:
                 path = folder / "trace.zip"
-                self.context.tracing.stop(path=path)
+                self.context.tracing.stop_chunk(path=path)
                 self._tracing = False
                 saved["trace"] = path
             except PlaywrightError as exc:
@@ -333,7 +374,6 @@ class BrowserDriver(Driver):
 
     def _attach(self, files: tuple[str, ...]) -> None:
         """Attach files with the textbox's upload button (its file input) and wait for the uploads."""
-        from playwright.sync_api import Error as PlaywrightError
 
         chat = self.chat
         box = chat.box
@@ -346,18 +386,7 @@ class BrowserDriver(Driver):
             raise ActionError(f"the upload button of {box.name} is not on the page")
         before = chat.page.evaluate("() => window.__chatHarness.uploads")
         picker.first.set_input_files(list(files))
-        try:
-            chat.page.wait_for_function(
-                "(n) => window.__chatHarness.uploads > n && ![...window.__chatHarness.pending.values()].some((c) => "
-                "c.what === 'upload')",
-                arg=before,
-                timeout=self.timeout * 1000,
-            )
-        except PlaywrightError:
-            raise TargetError(
-                f"the upload of {', '.join(f.rsplit('/', 1)[-1] for f in files)} did not finish within "
-                f"{self.timeout:g}s"
-            ) from None
+        self.sync.uploaded(before, ", ".join(f.rsplit("/", 1)[-1] for f in files))
 
     def _press_stop_after(self, updates: int, mark: dict[str, Any]) -> None:
         """Press the app's Stop control once ``updates`` streamed updates have arrived."""

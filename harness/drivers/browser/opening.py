@@ -55,7 +55,7 @@ def log_in(page: Any, target: Target, auth: tuple[str, str], timeout: float) -> 
 
     wait = timeout * 1000
     try:
-        page.wait_for_function("() => window.gradio_config !== undefined", timeout=wait)
+        page.wait_for_function("() => window.gradio_config !== undefined", polling=50, timeout=wait)
         if not page.evaluate("() => Boolean(window.gradio_config.auth_required)"):
             return  # no login page: the app has no auth=, or the session is logged in already
         password = page.locator("input[type=password]")
@@ -67,6 +67,7 @@ def log_in(page: Any, target: Target, auth: tuple[str, str], timeout: float) -> 
         page.wait_for_function(
             "() => (window.gradio_config && !window.gradio_config.auth_required) || "
             "/incorrect|invalid/i.test(document.body.innerText)",
+            polling=50,
             timeout=wait,
         )
     except PlaywrightError as exc:

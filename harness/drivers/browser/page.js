@@ -20,10 +20,13 @@
     pending: new Map(), // running calls: key -> {what, since}
     startAt: 0,       // when the last call started
     errorAt: -1,      // when the app last answered with an error
-    quiet: 0,         // consecutive idle checks (see idle())
   };
   window.__chatHarness = h;
-  const record = (entry) => { entry.t = now(); h.log.push(entry); };
+  // Waiters (see until()) are told of every change: a call starting or ending, a streamed message,
+  // the page's DOM changing. Nothing polls on animation frames.
+  const waiters = new Set();
+  const changed = () => { for (const wake of waiters) wake(); };
+  const record = (entry) => { entry.t = now(); h.log.push(entry); changed(); };
   const urlOf = (input) => (typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
   const parse = (text) => { try { return JSON.parse(text); } catch (e) { return null; } };
   const original = window.fetch.bind(window);
@@ -47,6 +50,7 @@
     } finally {
       h.streams -= 1;
       h.streamEndedAt = now();
+      changed();
     }
   }
 
@@ -71,8 +75,8 @@
         const data = block.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
         const msg = data && parse(data);
         if (!msg) continue;
-        record({ kind: "message", msg });
         if (msg.msg === "process_generating") h.updates += 1;
+        record({ kind: "message", msg });
         if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
         if (msg.msg === "process_completed" && msg.event_id) h.pending.delete(msg.event_id);
         if (msg.msg === "unexpected_error") { if (msg.event_id) h.pending.delete(msg.event_id); else h.pending.clear(); }
@@ -88,6 +92,7 @@
     if (body && body.fn_index !== undefined) h.startedFn[body.fn_index] = (h.startedFn[body.fn_index] || 0) + 1;
     const key = kind + "-" + h.started;
     h.pending.set(key, { what: body && body.fn_index, since: now() });
+    changed();
     let response;
     try {
       response = await original(input, init);
@@ -113,7 +118,8 @@
     if (/\/upload$/.test(path)) {
       const key = "upload-" + now();
       h.pending.set(key, { what: "upload", since: now() });
-      try { return await original(input, init); } finally { h.pending.delete(key); h.uploads += 1; }
+      changed();
+      try { return await original(input, init); } finally { h.pending.delete(key); h.uploads += 1; changed(); }
     }
     const response = await original(input, init);
     if (/\/queue\/data$/.test(path) && response.body) {
@@ -155,14 +161,56 @@
     return reasons;
   };
 
-  // True once the app has been idle for `polls` consecutive checks (the driver polls once per frame,
-  // so a `.then()` step or a change listener that starts right after another one ends is not missed).
-  h.idle = (scope, box, startedBefore, mustStart, polls) => {
-    if (mustStart && h.started <= startedBefore) { h.quiet = 0; return false; }
-    if (h.busy(scope, box).length) { h.quiet = 0; return false; }
-    h.quiet += 1;
-    return h.quiet >= polls;
+  // Whether the app is idle now: the action started what it must, and nothing is busy.
+  h.idle = (scope, box, startedBefore, mustStart) => !(mustStart && h.started <= startedBefore) && h.busy(scope, box).length === 0;
+
+  // The conditions the driver waits for, by name (no code is built from strings: a page's CSP may forbid that).
+  const conditions = {
+    // the app idle, and nothing changed for `quietMs` (so a `.then()` step or a change listener that
+    // starts right after another one ends is not missed)
+    idle: (scope, box, startedBefore, mustStart) => h.idle(scope, box, startedBefore, mustStart),
+    started: (startedBefore) => h.started > startedBefore,
+    startedFn: (fn, before) => (h.startedFn[fn] || 0) > before,
+    uploaded: (before) => h.uploads > before && ![...h.pending.values()].some((c) => c.what === "upload"),
+    // `want` streamed updates since `before`, or the app idle again (the reply ended sooner)
+    updates: (before, want, scope, box, startedBefore) => h.updates >= before + want || h.idle(scope, box, startedBefore, true),
+    // the chatbot shows one of the role sequences in `ways`
+    shows: (scope, ways) => {
+      const m = h.messages(scope) || [];
+      return ways.some((roles) => m.length === roles.length && m.every((x, i) => x.role === roles[i]));
+    },
   };
+
+  // A promise: true once `conditions[name](...args)` has held with no change for `quietMs`, false
+  // after `timeoutMs`. It is checked when something changes (a call, a streamed message, the DOM)
+  // and, for conditions that turn true with time alone (an unheard call), every `recheckMs`.
+  h.until = (name, args, quietMs, timeoutMs, recheckMs) => new Promise((resolve) => {
+    const test = conditions[name];
+    let timer = null;
+    let done = false;
+    const observer = new MutationObserver(() => wake());
+    const finish = (ok) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(deadline);
+      clearInterval(recheck);
+      observer.disconnect();
+      waiters.delete(wake);
+      resolve(ok);
+    };
+    const check = () => { if (test(...args)) finish(true); };
+    function wake() {
+      clearTimeout(timer);
+      timer = setTimeout(check, quietMs);
+    }
+    const deadline = setTimeout(() => finish(test(...args)), timeoutMs);
+    const recheck = setInterval(wake, recheckMs);
+    observer.observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
+    waiters.add(wake);
+    if (quietMs === 0 && test(...args)) finish(true);
+    else wake();
+  });
 
   // What the chatbot shows: one entry per rendered message, in order (a message hidden by the
   // app's CSS is not shown to a person, so it does not count).
