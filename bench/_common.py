@@ -62,12 +62,13 @@ def measure_side_by_side(
 
 class CpuMeter:
     """CPU seconds of this process's descendants (Playwright's driver, Chromium and its helpers),
-    sampled every 20 ms and booked to whatever ``label`` is set while they are used."""
+    sampled every 50 ms and booked to whatever ``label`` is set while they are used."""
 
     def __init__(self) -> None:
         import threading
 
         self.label: str | None = None
+        self.excluded: set[int] = set()  # processes (and their descendants) that are not ours to count
         self.booked: dict[str, float] = {}
         self._last: dict[int, float] = {}
         self._stop = threading.Event()
@@ -77,9 +78,17 @@ class CpuMeter:
         import psutil
 
         me = psutil.Process()
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.05):
             label = self.label
+            skip = set(self.excluded)
+            for pid in self.excluded:
+                try:
+                    skip.update(p.pid for p in psutil.Process(pid).children(recursive=True))
+                except psutil.Error:
+                    continue
             for child in me.children(recursive=True):
+                if child.pid in skip:
+                    continue
                 try:
                     times = child.cpu_times()
                 except psutil.Error:

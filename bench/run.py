@@ -167,6 +167,8 @@ def per_scenario(runs: int, previous: str | None = None) -> list[dict[str, Any]]
         browser = launch_with_fallback(playwright.chromium.launch, "chromium", {}, None)
         warm = WarmContexts(browser, {}, prepare_context)
         earlier = Previous(previous, url) if previous else None
+        if earlier is not None:
+            meter.excluded.add(earlier.process.pid)  # it measures its own browser
         try:
             for bench in BENCHES:
                 scenario = bench.scenario()

@@ -1,13 +1,15 @@
 """Warm browser contexts: a fresh Gradio session per scenario without a cold page load each time.
 
-Opening a page in a new browser context costs about a second: some sixty requests, and every
-script parsed and compiled again. ``WarmContexts`` keeps one context per app (its origin and
-token) for the whole test session. Each scenario gets a new page in it — so a new Gradio session
-(the page makes a new session hash), a new ``sessionStorage`` — while the context's HTTP cache and
-compiled scripts stay warm. When the scenario ends, everything the app could have kept is removed
-before the next one: cookies, and all storage of the app's origin (``localStorage``, IndexedDB,
-Cache Storage, service workers) through the DevTools protocol. A context whose scenario failed is
-closed rather than reused.
+Opening a page in a new browser context costs more than a second: a new renderer process, some
+sixty requests, every script parsed and compiled again, then Gradio building the page. So
+``WarmContexts`` keeps one context, and one tab in it, per app (its origin and token) for the
+whole test session. When a scenario ends, the tab leaves the app (``about:blank``, so the old
+page's handlers have run), and everything the app could have kept is removed: cookies, and all
+storage of the app's origin (``localStorage``, ``sessionStorage``, IndexedDB, Cache Storage,
+service workers) through the DevTools protocol. Then the tab starts loading the app again for
+the next scenario, in the background: a new document, so a new Gradio session (the page makes a
+new session hash), while the HTTP cache and compiled scripts stay warm. A context whose scenario
+failed is closed rather than reused.
 
 Chromium only (the DevTools protocol); other browsers get a fresh context per scenario.
 """
@@ -33,53 +35,58 @@ class WarmContexts:
         self.browser = browser
         self.context_args = dict(context_args)
         self.prepare = prepare  # what every context of an app needs once (the page script, the token's route)
-        self._idle: dict[tuple[str, str | None], Any] = {}
+        self._idle: dict[tuple[str, str | None], tuple[Any, Any | None]] = {}  # -> (context, preloaded tab)
 
     @staticmethod
     def usable(browser: Any) -> bool:
         return getattr(getattr(browser, "browser_type", None), "name", None) == "chromium"
 
-    def acquire(self, target: Target) -> Any:
-        """A context for ``target`` with no page open: a kept one, else a new one."""
+    def acquire(self, target: Target) -> tuple[Any, Any | None]:
+        """A context for ``target``, and its tab already loading the app (None: open one and load it)."""
         key = (target.origin, target.token)
-        context = self._idle.pop(key, None)
-        if context is None:
-            context = self.browser.new_context(**self.context_args)
-            self.prepare(context, target)
-        return context
+        found = self._idle.pop(key, None)
+        if found is not None:
+            return found
+        context = self.browser.new_context(**self.context_args)
+        self.prepare(context, target)
+        return context, None
 
     def release(self, context: Any, target: Target, *, reuse: bool) -> None:
-        """The scenario is over: its pages closed and the app's storage cleared, and the context kept
-        for the next scenario (closed instead when ``reuse`` is false or clearing fails)."""
+        """The scenario is over: its tab leaves the app, the app's storage is cleared, and the tab
+        starts loading the app for the next scenario (the context is closed instead when ``reuse``
+        is false or clearing fails)."""
         from playwright.sync_api import Error as PlaywrightError
 
         key = (target.origin, target.token)
         if reuse and key not in self._idle:
             try:
-                self._clear(context, target)
-                self._idle[key] = context
+                self._idle[key] = (context, self._clear(context, target))
                 return
             except PlaywrightError as exc:
                 log.info("a browser context could not be cleared for reuse (%s); a new one is made", exc)
         with contextlib.suppress(PlaywrightError):
             context.close()
 
-    def _clear(self, context: Any, target: Target) -> None:
+    def _clear(self, context: Any, target: Target) -> Any | None:
+        """Clear the app's traces; the tab that is loading the app again (None if it could not start)."""
         pages = list(context.pages)
-        page = pages[0] if pages else context.new_page()
-        session = context.new_cdp_session(page)
-        try:
+        tab = pages[0] if pages else context.new_page()
+        for other in pages[1:]:
+            other.close()
+        tab.goto("about:blank")  # the app's page is gone, its unload handlers have run
+        session = context.new_cdp_session(tab)
+        try:  # "all": cookies, local and session storage, IndexedDB, Cache Storage, service workers
             session.send("Storage.clearDataForOrigin", {"origin": target.origin, "storageTypes": "all"})
         finally:
             session.detach()
         context.clear_cookies()
-        for open_page in context.pages:
-            open_page.close()
+        response = tab.goto(target.url, wait_until="commit")  # the rest loads while the run goes on
+        return tab if response is None or response.ok else None
 
     def close(self) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
-        for context in self._idle.values():
+        for context, _ in self._idle.values():
             with contextlib.suppress(PlaywrightError):
                 context.close()
         self._idle.clear()

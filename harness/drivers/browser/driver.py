@@ -11,6 +11,7 @@ read from the page (``page``).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -130,17 +131,22 @@ class BrowserDriver(Driver):
     def open(self, scenario: Scenario) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
+        page = None
         if self.contexts is not None:
-            self.context = context = self.contexts.acquire(self.target)
+            context, page = self.contexts.acquire(self.target)
         else:
             assert self.new_context is not None
-            self.context = context = self.new_context()
+            context = self.new_context()
             prepare_context(context, self.target)
+        self.context = context
         context.set_default_timeout(self.timeout * 1000)
         if self.trace:
             self._tracing = _start_trace(context)
-        page = context.new_page()
-        load_page(page, self.target, self.timeout)
+        if page is None:
+            page = context.new_page()
+            load_page(page, self.target, self.timeout)
+        else:  # a warm tab, loading the app since the last scenario ended
+            page.wait_for_load_state("domcontentloaded")
         if self.target.auth is not None:
             log_in(page, self.target, self.target.auth, self.timeout)
         try:
@@ -153,7 +159,8 @@ class BrowserDriver(Driver):
             raise TargetError(
                 f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s"
             ) from None
-        self.app = app = AppConfig(page.evaluate("() => window.gradio_config"))
+        # as JSON text: Playwright's own serialisation of the config's object takes half a second
+        self.app = app = AppConfig(json.loads(page.evaluate("() => JSON.stringify(window.gradio_config)")))
         require(scenario, app)
         chatbot = app.chatbot(scenario.chatbot)
         self._chat = chat = ChatPage(page, app, ClientState(app), chatbot, app.input_for(chatbot))
