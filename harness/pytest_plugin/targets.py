@@ -17,7 +17,7 @@ from harness.pytest_plugin.settings import Settings
 from harness.spec.model import Scenario
 from harness.target.app import AppInfo, Target
 from harness.target.credentials import Credentials, token_for
-from harness.target.inprocess import DEFAULT_APP, InProcessApp, load_app
+from harness.target.inprocess import DEFAULT_APP, InProcessApp
 from harness.target.remote import Progress, prepare
 
 __all__ = ["Targets", "targets_key"]
@@ -101,21 +101,23 @@ class Targets:
         return self._launch(scenario.app or DEFAULT_APP)
 
     def describe(self) -> str | None:
-        """The header line: what the session tests (None: nothing to say, e.g. a project without scenarios)."""
+        """The header line: what the session tests (None: nothing the command line names). An app
+        to launch is not imported here: a run that collects no scenario never pays for Gradio."""
         settings = self.settings
         if settings.remote_key:
             try:
                 return f"target: {self.remote(settings.remote_key)}"
             except TargetError as exc:
                 return f"target: {settings.space or settings.url} -- NOT READY: {exc}"
-        spec = settings.app or DEFAULT_APP
-        try:
-            mode = str(getattr(load_app(spec), "mode", None) or "unknown")
-        except TargetError as exc:
-            return f"target: {spec} (in-process) -- cannot load: {exc}" if settings.app else None
-        import gradio as gr
+        if settings.app:
+            from importlib.metadata import PackageNotFoundError, version
 
-        return f"target: {spec} (launched in-process per worker) ({AppInfo(gr.__version__, mode)})"
+            try:
+                gradio = f"Gradio {version('gradio')}"
+            except PackageNotFoundError:
+                gradio = "Gradio not installed"
+            return f"target: {settings.app} (launched in-process when a scenario needs it; {gradio})"
+        return None
 
     def _launch(self, spec: str) -> Target:
         if spec in self._failed:

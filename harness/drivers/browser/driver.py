@@ -160,7 +160,7 @@ class BrowserDriver(Driver):
                 f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s"
             ) from None
         # as JSON text: Playwright's own serialisation of the config's object takes half a second
-        self.app = app = AppConfig(json.loads(page.evaluate("() => JSON.stringify(window.gradio_config)")))
+        self.app = app = AppConfig(json.loads(page.evaluate("() => window.__chatHarness.config()")))
         require(scenario, app)
         chatbot = app.chatbot(scenario.chatbot)
         self._chat = chat = ChatPage(page, app, ClientState(app), chatbot, app.input_for(chatbot))

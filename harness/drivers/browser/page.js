@@ -131,6 +131,34 @@
   };
 
   h.take = () => h.log.splice(0);
+  // The app's config as JSON text (much faster to hand over than the object), as the app served it:
+  // taken when the page assigns window.gradio_config. Gradio 5's page later turns its components
+  // into live objects (props.gradio.client links back to the whole config, a component to its
+  // parent), which no longer serialise. Should the assignment be missed, a copy is made that leaves
+  // out a link back to an enclosing object and writes a shared object once (null elsewhere).
+  let servedConfig;
+  let servedConfigText = null;
+  try {
+    Object.defineProperty(window, "gradio_config", {
+      configurable: true,
+      enumerable: true,
+      get: () => servedConfig,
+      set: (value) => {
+        servedConfig = value;
+        try { servedConfigText = JSON.stringify(value); } catch (e) { servedConfigText = null; }
+      },
+    });
+  } catch (e) { /* defined already: the copy below serves */ }
+  h.config = () => {
+    if (servedConfigText !== null) return servedConfigText;
+    const written = new WeakSet();
+    return JSON.stringify(window.gradio_config, function (key, value) {
+      if (typeof value !== "object" || value === null) return value;
+      if (written.has(value)) return null;
+      written.add(value);
+      return value;
+    });
+  };
   h.mark = () => ({ started: h.started, startedFn: { ...h.startedFn }, updates: h.updates, uploads: h.uploads, t: now() });
 
   // Why the app is not idle right now (empty list = idle). `scope` is the chatbot's root element.
@@ -172,8 +200,12 @@
     started: (startedBefore) => h.started > startedBefore,
     startedFn: (fn, before) => (h.startedFn[fn] || 0) > before,
     uploaded: (before) => h.uploads > before && ![...h.pending.values()].some((c) => c.what === "upload"),
-    // `want` streamed updates since `before`, or the app idle again (the reply ended sooner)
-    updates: (before, want, scope, box, startedBefore) => h.updates >= before + want || h.idle(scope, box, startedBefore, true),
+    // `want` streamed updates since `before` (at once), or the app idle again (the reply ended
+    // sooner; held for the quiet time, like idle, so the gap between two calls of a chain is not taken for the end)
+    updates: {
+      now: (before, want) => h.updates >= before + want,
+      quiet: (before, want, scope, box, startedBefore) => h.idle(scope, box, startedBefore, true),
+    },
     // the chatbot shows one of the role sequences in `ways`
     shows: (scope, ways) => {
       const m = h.messages(scope) || [];
@@ -184,8 +216,12 @@
   // A promise: true once `conditions[name](...args)` has held with no change for `quietMs`, false
   // after `timeoutMs`. It is checked when something changes (a call, a streamed message, the DOM)
   // and, for conditions that turn true with time alone (an unheard call), every `recheckMs`.
+  // A condition given as {now, quiet} is true at once when `now` holds, or when `quiet` has held quietly.
   h.until = (name, args, quietMs, timeoutMs, recheckMs) => new Promise((resolve) => {
-    const test = conditions[name];
+    const condition = conditions[name];
+    const atOnce = condition.now || (() => false);
+    const quietly = condition.quiet || condition;
+    const test = (...a) => atOnce(...a) || quietly(...a);
     let timer = null;
     let done = false;
     const observer = new MutationObserver(() => wake());
@@ -201,6 +237,7 @@
     };
     const check = () => { if (test(...args)) finish(true); };
     function wake() {
+      if (atOnce(...args)) return finish(true);
       clearTimeout(timer);
       timer = setTimeout(check, quietMs);
     }

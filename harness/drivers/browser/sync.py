@@ -84,7 +84,7 @@ class Sync:
         """Until ``updates`` streamed updates arrived since ``mark``, or the app went idle; whether they arrived."""
         scope, field = self.chat.chat().element_handle(), self.chat.text_field().element_handle()
         args = [mark["updates"], updates, scope, field, mark["started"]]
-        if not self.until("updates", args, self.timeout):
+        if not self.until("updates", args, self.timeout, QUIET):
             raise TargetError(f"timed out after {self.timeout:g}s waiting for {updates} streamed updates to press Stop")
         return bool(self.chat.page.evaluate("([n, want]) => window.__chatHarness.updates >= n + want", args[:2]))
 
