@@ -342,16 +342,26 @@ def markdown(rows: list[dict[str, Any]], cold: dict[str, Any], suite: dict[str, 
             f"| {m['browser, fresh context']:.3f} | {m['playwright']:.3f} | {r['browser_vs_playwright']:.2f} "
             f"| {r['browser_vs_api']:.1f} |"
         )
+    earlier = [k for k in rows[0]["medians"] if k.startswith("browser at ")]
+    if earlier:  # --previous: the earlier driver's time and CPU beside today's
+        lines += ["", f"| scenario | browser driver | {' | '.join(earlier)} | today / earlier |", "|---|---|---|---|"]
+        for r in rows:
+            m = r["medians"]
+            lines.append(
+                f"| {r['scenario']} | {m['browser']:.3f} | {' | '.join(f'{m[k]:.3f}' for k in earlier)} "
+                f"| {m['browser'] / m[earlier[0]]:.2f} |"
+            )
+    cpu_columns = ["browser", "browser, fresh context", "playwright", *earlier]
     lines += [
         "",
-        "| scenario | browser CPU s per run (Chromium + Playwright) | browser, fresh context | Playwright by hand |",
-        "|---|---|---|---|",
+        "| scenario | browser CPU s per run (Chromium + Playwright) | browser, fresh context | Playwright by hand"
+        + "".join(f" | {k}" for k in earlier)
+        + " |",
+        "|---" * (len(cpu_columns) + 1) + "|",
     ]
     for r in rows:
         c = r["browser_cpu"]
-        lines.append(
-            f"| {r['scenario']} | {c['browser']:.3f} | {c['browser, fresh context']:.3f} | {c['playwright']:.3f} |"
-        )
+        lines.append(f"| {r['scenario']} | " + " | ".join(f"{c[k]:.3f}" for k in cpu_columns) + " |")
     lines += ["", "| cold start (fresh pytest process, one scenario) | wall | pytest's session |", "|---|---|---|"]
     for driver, c in cold.items():
         lines.append(f"| {driver} | {c['wall']:.2f} | {c['pytest_session']:.2f} |")
@@ -401,6 +411,12 @@ def targets(
             cold["browser"]["wall"] <= 5,
         ),
     ]
+    earlier = [k for k in rows[0]["browser_cpu"] if k.startswith("browser at ")]
+    if earlier:
+        worst_cpu = max(r["browser_cpu"]["browser"] / r["browser_cpu"][earlier[0]] for r in rows)
+        checks.append(
+            (f"browser CPU per scenario <= 0.5 x the {earlier[0]} driver (worst)", f"{worst_cpu:.2f}", worst_cpu <= 0.5)
+        )
     if suite:
         checks.append(
             ("whole suite >= 1.5 x faster with 2 workers", f"{suite['speedup']:.2f}", suite["speedup"] >= 1.5)
