@@ -26,13 +26,12 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, CpuMeter, measure_side_by_side, reference_app_url
+from _common import ROOT, CpuMeter, TreeMonitor, measure_side_by_side, reference_app_url
 from baselines import Action, client_run, playwright_run
 
 from fixtures import reference_app
@@ -266,40 +265,6 @@ def cold_start(runs: int) -> dict[str, Any]:
         }
         print(f"  cold start {driver}: {out[driver]['wall']:.2f}s", flush=True)
     return out
-
-
-class TreeMonitor:
-    """Peak RSS and CPU time of this process's descendants (workers, Chromium and its helpers,
-    which ``getrusage`` misses when their parent does not wait for them), sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self.cpu: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        import psutil
-
-        me = psutil.Process()
-        while not self._stop.wait(0.05):
-            total = 0
-            for child in me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                    times = child.cpu_times()
-                    self.cpu[child.pid] = times.user + times.system
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-
-    def __enter__(self) -> TreeMonitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def whole_suite() -> dict[str, Any]:
