@@ -58,16 +58,20 @@ def chat_page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def test_a_pause_between_two_calls_of_a_chain_is_not_the_end_of_the_reply(chat_page: Any) -> None:
-    sync = Sync(Chat(chat_page), replay=None, timeout=5.0)  # type: ignore[arg-type]
+def _play_timeline(page: Any) -> tuple[Sync, dict[str, Any]]:
+    """The waits of ``page``, and the mark taken just before the timeline starts playing."""
+    sync = Sync(Chat(page), replay=None, timeout=5.0)  # type: ignore[arg-type]
     mark = sync.mark()
-    chat_page.evaluate(TIMELINE, [START_MS, QUIET * 1000 / 3, 30])
+    page.evaluate(TIMELINE, [START_MS, QUIET * 1000 / 3, 30])
+    return sync, mark
+
+
+def test_a_pause_between_two_calls_of_a_chain_is_not_the_end_of_the_reply(chat_page: Any) -> None:
+    sync, mark = _play_timeline(chat_page)
     assert sync.streamed(3, mark), "the wait for streamed updates ended on the pause between the calls"
 
 
 def test_a_reply_that_ends_before_the_updates_is_told_apart(chat_page: Any) -> None:
-    sync = Sync(Chat(chat_page), replay=None, timeout=5.0)  # type: ignore[arg-type]
-    mark = sync.mark()
-    chat_page.evaluate(TIMELINE, [START_MS, QUIET * 1000 / 3, 30])
+    sync, mark = _play_timeline(chat_page)
     assert not sync.streamed(5, mark)
     assert chat_page.evaluate("() => window.__chatHarness.updates") == 3

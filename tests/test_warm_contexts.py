@@ -53,32 +53,36 @@ def _what_is_left(driver: BrowserDriver) -> dict[str, Any]:
     }
 
 
-def _two_scenarios(browser: Any, target: Target, contexts: WarmContexts) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    scenario = _scenario()
-    first = BrowserDriver(target, 30, contexts=contexts)
-    first.open(scenario)
-    _leave_traces(first, scenario)
-    seen_first = _what_is_left(first)
-    context = first.context
-    first.close()
-    second = BrowserDriver(target, 30, contexts=contexts)
-    second.open(scenario)
+def _two_scenarios(
+    browser: Any, target: Target, kind: type[WarmContexts] = WarmContexts
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Two scenarios one after the other in warm contexts of ``kind``: what the first left on its
+    page, what the second finds, and whether the second got the first one's context."""
+    contexts = kind(browser, {}, prepare_context)
     try:
-        reused = second.context is context
-        left = _what_is_left(second)
-        result = run_scenario(scenario, second)
-        left["first reply"] = result.final_history[-1].text
+        scenario = _scenario()
+        first = BrowserDriver(target, 30, contexts=contexts)
+        first.open(scenario)
+        _leave_traces(first, scenario)
+        seen_first = _what_is_left(first)
+        context = first.context
+        first.close()
+        second = BrowserDriver(target, 30, contexts=contexts)
+        second.open(scenario)
+        try:
+            reused = second.context is context
+            left = _what_is_left(second)
+            result = run_scenario(scenario, second)
+            left["first reply"] = result.final_history[-1].text
+        finally:
+            second.close()
     finally:
-        second.close()
+        contexts.close()
     return seen_first, left, reused
 
 
 def test_a_reused_context_keeps_nothing_of_the_scenario_before(browser: Any, saved_history: Target) -> None:
-    contexts = WarmContexts(browser, {}, prepare_context)
-    try:
-        before, after, reused = _two_scenarios(browser, saved_history, contexts)
-    finally:
-        contexts.close()
+    before, after, reused = _two_scenarios(browser, saved_history)
     assert reused, "the second scenario did not get the warm context: the check would prove nothing"
     assert before["history"] == ["first secret", "#1 echo: first secret"] and "leak" in before["cookies"]
     assert before["localStorage"] == "yes" and before["sessionStorage"] == "yes"
@@ -101,11 +105,7 @@ class _Forgetful(WarmContexts):
 
 
 def test_without_the_clearing_the_leak_shows(browser: Any, saved_history: Target) -> None:
-    contexts = _Forgetful(browser, {}, prepare_context)
-    try:
-        _, after, reused = _two_scenarios(browser, saved_history, contexts)
-    finally:
-        contexts.close()
+    _, after, reused = _two_scenarios(browser, saved_history, _Forgetful)
     assert reused
     assert "leak" in after["cookies"] and after["localStorage"] == "yes" and after["saved chats"]
     assert after["sessionStorage"] is None  # a new page's own: never shared

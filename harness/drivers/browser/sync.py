@@ -51,6 +51,10 @@ class Sync:
             raise TargetError(f"the page stopped answering while the harness waited on it: {first_line(exc)}") from None
         return bool(held)
 
+    def _scope_and_box(self) -> tuple[Any, Any]:
+        """The chatbot's and the textbox's elements, which the page's idle check reads."""
+        return self.chat.chat().element_handle(), self.chat.text_field().element_handle()
+
     def mark(self) -> dict[str, Any]:
         """Where the page's call counter and clock stand just before an action (plus this process's clock)."""
         mark: dict[str, Any] = self.chat.page.evaluate("() => window.__chatHarness.mark()")
@@ -60,7 +64,7 @@ class Sync:
     def settle(self, what: str, mark: dict[str, Any], must_start: bool) -> None:
         """Wait until the action reached the app (if it must) and the app is idle."""
         page = self.chat.page
-        scope, box = self.chat.chat().element_handle(), self.chat.text_field().element_handle()
+        scope, box = self._scope_and_box()
         start_within = min(self.timeout, START_TIMEOUT)
         if must_start and not self.until("started", [mark["started"]], start_within):
             raise ActionError(f"{what} did not reach the app: the page sent no request within {start_within:g}s")
@@ -82,8 +86,8 @@ class Sync:
 
     def streamed(self, updates: int, mark: dict[str, Any]) -> bool:
         """Until ``updates`` streamed updates arrived since ``mark``, or the app went idle; whether they arrived."""
-        scope, field = self.chat.chat().element_handle(), self.chat.text_field().element_handle()
-        args = [mark["updates"], updates, scope, field, mark["started"]]
+        scope, box = self._scope_and_box()
+        args = [mark["updates"], updates, scope, box, mark["started"]]
         if not self.until("updates", args, self.timeout, QUIET):
             raise TargetError(f"timed out after {self.timeout:g}s waiting for {updates} streamed updates to press Stop")
         return bool(self.chat.page.evaluate("([n, want]) => window.__chatHarness.updates >= n + want", args[:2]))
