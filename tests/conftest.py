@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers.servers import ROOT, served
 
-pytest_plugins = ["tests.helpers.leaks"]
+pytest_plugins = ["tests.helpers.leaks", "tests.helpers.forked"]
 
 # scenario files the tests feed to the harness on purpose (tests/data/bad*: malformed), not scenarios of this suite
 collect_ignore_glob = ["data/*"]

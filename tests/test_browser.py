@@ -19,6 +19,7 @@ from harness.run.parity import compare_runs
 from harness.run.runner import RunResult, StepResult
 from harness.spec.model import Expectation, Scenario
 from harness.spec.steps import Expect
+from tests.helpers.forked import runpytest_forked
 
 # -- finding a browser --------------------------------------------------------------------------
 
@@ -138,7 +139,8 @@ def test_parity_compares_asserted_components() -> None:
 def test_a_missing_icon_fails_at_once_saying_so(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", retry="name: retry without a handler\nsteps:\n  - send: hello\n  - retry: {}\n")
     started = time.monotonic()
-    result = project.runpytest_subprocess(
+    result = runpytest_forked(
+        project,
         "-p",
         "no:cacheprovider",
         "--driver",
@@ -170,7 +172,7 @@ steps:
 
 def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", wrong=FAILING)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "browser", "--output", "artifacts")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--driver", "browser", "--output", "artifacts")
     result.assert_outcomes(failed=1)
     shown = "artifacts/wrong-chat-yaml-wrong-reply-browser"  # under --output, relative to the working directory
     folder = project.path / shown
@@ -191,7 +193,8 @@ def test_a_failing_browser_scenario_leaves_screenshot_trace_and_text(project: py
 
 def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", wrong=FAILING)
-    result = project.runpytest_subprocess(
+    result = runpytest_forked(
+        project,
         "-p",
         "no:cacheprovider",
         "--driver",
@@ -212,8 +215,8 @@ def test_pytest_playwright_options_keep_working(project: pytest.Pytester) -> Non
 
 def test_a_wrong_chromium_path_is_one_clear_message(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", good="name: echo\nsteps:\n  - send: hi\n")
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "browser", "--chat-chromium", "/nonexistent/chromium"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", "--driver", "browser", "--chat-chromium", "/nonexistent/chromium"
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -235,8 +238,8 @@ steps:
       history: {last: [{role: assistant, content: {startswith: "echo: hi"}}]}
 """,
     )
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:client_dependent"
     )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
@@ -261,8 +264,8 @@ steps:
       history: {length: 3}
 """,
     )
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:greeting"
     )
     result.assert_outcomes(passed=3)
 
@@ -276,18 +279,26 @@ def test_browser_found_on_this_machine(browser: Any) -> None:
 def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", slow="name: too slow\nsteps:\n  - send: hi\n")
     started = time.monotonic()
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "all", "--chat-app", "fixtures.odd_apps:slow", "--chat-timeout", "1"
+    result = runpytest_forked(
+        project,
+        "-p",
+        "no:cacheprovider",
+        "--driver",
+        "all",
+        "--chat-app",
+        "fixtures.odd_apps:slow",
+        "--chat-timeout",  # the budget of opening the page too: 1 s was too tight for a busy machine
+        "2",
     )
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*the app under test during step 1 (send) at slow.chat.yaml:3: "
-            "timed out after 1s waiting for the app's /_slow_reply handler to finish",
+            "timed out after 2s waiting for the app's /_slow_reply handler to finish",
             "*the app under test during step 1 (send) at slow.chat.yaml:3: "
-            "timed out after 1s waiting for the app to finish step 1 (send): "
-            "a call to the app's handler (/_slow_reply) is still running after 1.?s*",
+            "timed out after 2s waiting for the app to finish step 1 (send): "
+            "a call to the app's handler (/_slow_reply) is still running after 2.?s*",
         ]
     )
     assert elapsed < 40
@@ -295,8 +306,8 @@ def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) 
 
 def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", shown="name: reply shown\nsteps:\n  - send: hi\n")
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", "--driver", "browser", "--chat-app", "fixtures.odd_apps:page_hides_replies"
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(

@@ -21,6 +21,7 @@ from harness.spec.steps import Expect
 from harness.target.app import Target
 from harness.target.inprocess import InProcessApp
 from tests.helpers.bundled import RUNS, SCENARIOS, assert_all_pass, bundled, run_bundled
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
 ACTIONS = {"send", "undo", "retry", "like", "dislike", "edit", "clear"}
@@ -85,8 +86,8 @@ def test_two_chatbots_scenarios_pass_on_the_two_chatbot_app(runner: pytest.Pytes
     """The scenarios that pick a chatbot by label or elem_id, on the app they are written for."""
     scenarios = SCENARIOS / "two_chatbots.chat.yaml"
     app = SOUND_APP["chats_crossed"]
-    result = runner.runpytest_subprocess(
-        "-p", "no:cacheprovider", str(scenarios), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
+    result = runpytest_forked(
+        runner, "-p", "no:cacheprovider", str(scenarios), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
     )
     result.assert_outcomes(passed=RUNS * len(load_file(scenarios)))
 

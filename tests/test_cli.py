@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from tests.helpers.forked import runpytest_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,8 +109,8 @@ def test_new_then_validate_then_run_passes(
         and "  - edit: {index: -2" in text
     )
     assert main(["validate", str(written)]) == 0
-    result = runner.runpytest_subprocess(
-        "-p", "no:cacheprovider", str(written), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
+    result = runpytest_forked(
+        runner, "-p", "no:cacheprovider", str(written), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app
     )
     result.assert_outcomes(passed=3)
 

@@ -13,6 +13,7 @@ import pytest
 
 from harness.cli import main
 from tests.helpers.deployed import serving
+from tests.helpers.forked import runpytest_forked
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "data" / "bad"
@@ -176,7 +177,7 @@ def _copy(folder: Path, project: pytest.Pytester) -> Path:
 
 def test_a_run_over_the_corpus_fails_each_file_with_its_line_and_no_traceback(project: pytest.Pytester) -> None:
     bad = _copy(BAD, project)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "bad", "--driver", "all")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "bad", "--driver", "all")
     assert result.ret == 1
     result.assert_outcomes(failed=len(STATIC))  # one item per file, the rest of the run goes on
     out = result.stdout.str()
@@ -197,8 +198,8 @@ def test_valid_files_that_cannot_run_fail_with_their_line(project: pytest.Pytest
     foreign = project.path / "not-gradio.chat.yaml"
     foreign.write_text(f"name: not gradio\nurl: {not_gradio}\nsteps:\n  - send: hi\n")
     _copy(BAD_RUN, project)
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "bad-run", foreign.name, "--driver", "all", "--chat-ready-timeout", "5"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", "bad-run", foreign.name, "--driver", "all", "--chat-ready-timeout", "5"
     )
     assert result.ret == 1
     result.assert_outcomes(failed=2 * (len(RUNTIME) + 1), skipped=len(RUNTIME) + 1)  # parity has nothing to compare
@@ -234,7 +235,7 @@ def test_a_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
         (["--chat-sessions", "0"], "--chat-sessions must be at least 1, got 0"),
         (["-o", "chat_sessions=many"], "chat_sessions = 'many': expected a whole number of sessions"),
     ]:
-        result = project.runpytest_subprocess("-p", "no:cacheprovider", "ok.chat.yaml", *args)
+        result = runpytest_forked(project, "-p", "no:cacheprovider", "ok.chat.yaml", *args)
         assert result.ret == 4, (args, result.ret)
         assert message in result.stderr.str(), (args, result.stderr.str())
         assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -23,6 +23,7 @@ from harness.target.credentials import Credentials
 from harness.target.remote import prepare
 from tests.helpers.bundled import assert_all_pass, run_bundled
 from tests.helpers.deployed import FakeHub, behind_nginx, fake_hub, gradio5_python, recording_server
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT, served
 
 SUBMIT = str(ROOT / "scenarios" / "submit.chat.yaml")
@@ -30,8 +31,10 @@ PASSWORD = "s3cret-pw-5XQ2"  # the auth app's password: must appear in no output
 TOKEN = "hf_testtoken_9JkQ2vX7pL"  # a fake Hugging Face token: must appear in no output or artifact
 
 
-def _run(runner: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return runner.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--rootdir", str(ROOT), *args)
+def _run(runner: pytest.Pytester, *args: str, fresh_interpreter: bool = False) -> pytest.RunResult:
+    """A pytest run of ``args``; ``fresh_interpreter`` for a run whose environment is read on import."""
+    args = ("-p", "no:cacheprovider", "-rs", "--rootdir", str(ROOT), *args)
+    return runner.runpytest_subprocess(*args) if fresh_interpreter else runpytest_forked(runner, *args)
 
 
 # -- the bundled scenarios against each deployed shape --------------------------------------------
@@ -256,6 +259,7 @@ def test_a_space_is_resolved_waited_for_and_its_token_goes_to_its_host_only(
                     str(runner.path / "test-results"),
                     "--chat-report",
                     str(runner.path / "reports"),
+                    fresh_interpreter=True,  # huggingface_hub reads HF_ENDPOINT when imported
                 )
     result.assert_outcomes(passed=6, failed=2, skipped=1)
     # the report holds transcripts of every run, the page and the failing run's artifacts: all searched below

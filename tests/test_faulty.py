@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import served
 
 FAULTS = """\
@@ -90,7 +91,8 @@ def _cases(junit: Path) -> dict[str, tuple[str, float, str]]:
 def test_each_fault_fails_clearly_and_in_time_on_both_drivers(project: pytest.Pytester, faulty_url: str) -> None:
     (project.path / "faults.chat.yaml").write_text(FAULTS)
     junit = project.path / "junit.xml"
-    result = project.runpytest_subprocess(
+    result = runpytest_forked(
+        project,
         "-p",
         "no:cacheprovider",
         "faults.chat.yaml",
@@ -122,7 +124,8 @@ def test_a_server_that_dies_mid_stream_is_reported_at_once(driver: str, project:
     (project.path / "die.chat.yaml").write_text("name: dies\nsteps:\n  - send: die\n")
     with served("fixtures.faulty") as url:
         started = time.monotonic()
-        result = project.runpytest_subprocess(
+        result = runpytest_forked(
+            project,
             "-p",
             "no:cacheprovider",
             "die.chat.yaml",
@@ -159,7 +162,8 @@ def test_a_slow_start_and_a_rate_limited_start_are_waited_out(
 ) -> None:
     (project.path / "hello.chat.yaml").write_text(HELLO)
     with served("fixtures.faulty", env=env, ready=ready) as url:
-        result = project.runpytest_subprocess(
+        result = runpytest_forked(
+            project,
             "-p",
             "no:cacheprovider",
             "hello.chat.yaml",
@@ -184,7 +188,7 @@ def test_timeouts_from_the_file_the_ini_and_the_command_line(project: pytest.Pyt
     (project.path / "pytest.ini").write_text("[pytest]\nchat_timeout = 1.5\nchat_scenario_timeout = 100\n")
     args = ["-p", "no:cacheprovider", "hang.chat.yaml", "--chat-url", faulty_url]
     started = time.monotonic()
-    result = project.runpytest_subprocess(*args)
+    result = runpytest_forked(project, *args)
     assert time.monotonic() - started < 25
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
@@ -197,10 +201,10 @@ def test_timeouts_from_the_file_the_ini_and_the_command_line(project: pytest.Pyt
         ]
     )
     # the command line wins over the file and the ini
-    result = project.runpytest_subprocess(*args, "--chat-timeout", "0.5", "-k", "ini or step")
+    result = runpytest_forked(project, *args, "--chat-timeout", "0.5", "-k", "ini or step")
     result.assert_outcomes(failed=2)
     assert result.stdout.str().count("timed out after 0.5s") == 2
-    result = project.runpytest_subprocess(*args, "--chat-timeout", "0")
+    result = runpytest_forked(project, *args, "--chat-timeout", "0")
     assert "chat_timeout must be a finite number of seconds more than 0, got 0" in result.stderr.str()
 
 
@@ -213,8 +217,8 @@ def test_opening_a_session_rides_out_429_and_503_but_only_within_a_bound(project
     with served(
         "fixtures.faulty", env={"FIXTURE_BUSY_CLIENTS": "2", "FIXTURE_BUSY_PAGES": "2", "FIXTURE_BUSY_JOINS": "2"}
     ) as url:
-        result = project.runpytest_subprocess(
-            "-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "all", "--chat-url", url, *live_log
+        result = runpytest_forked(
+            project, "-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "all", "--chat-url", url, *live_log
         )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([f"*connecting to {url}: HTTP 429 (too many requests); trying again in *s*"])
@@ -222,8 +226,17 @@ def test_opening_a_session_rides_out_429_and_503_but_only_within_a_bound(project
     result.stdout.fnmatch_lines(["*queueing /reply: HTTP 429; trying again in 0.5s*"])  # Retry-After honoured
     with served("fixtures.faulty", env={"FIXTURE_BUSY_PAGES": "1000"}) as url:
         started = time.monotonic()
-        result = project.runpytest_subprocess(
-            "-p", "no:cacheprovider", "hello.chat.yaml", "--driver", "browser", "--chat-url", url, "--chat-timeout", "3"
+        result = runpytest_forked(
+            project,
+            "-p",
+            "no:cacheprovider",
+            "hello.chat.yaml",
+            "--driver",
+            "browser",
+            "--chat-url",
+            url,
+            "--chat-timeout",
+            "3",
         )
         took = time.monotonic() - started
     result.assert_outcomes(failed=1)

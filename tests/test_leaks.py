@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
+
 
 def test_a_forgotten_process_fails_the_session(project: pytest.Pytester) -> None:
     project.makepyfile(
@@ -14,7 +16,7 @@ def test_a_forgotten_process_fails_the_session(project: pytest.Pytester) -> None
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         """
     )
-    result = project.runpytest_subprocess("-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(
@@ -36,5 +38,5 @@ def test_a_tidy_session_passes(project: pytest.Pytester) -> None:
             process.wait()
         """
     )
-    result = project.runpytest_subprocess("-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "tests.helpers.leaks", "-p", "no:cacheprovider")
     assert result.ret == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
 # three scenarios x (api, browser, parity): nine items, which pytest-split, knowing no durations,
@@ -18,8 +19,18 @@ SCENARIOS = "\n---\n".join(
 
 
 def _shard(project: pytest.Pytester, group: int, *args: str) -> pytest.RunResult:
-    return project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "s.chat.yaml", "--driver", "all", "--splits", "2", "--group", str(group), *args
+    return runpytest_forked(
+        project,
+        "-p",
+        "no:cacheprovider",
+        "s.chat.yaml",
+        "--driver",
+        "all",
+        "--splits",
+        "2",
+        "--group",
+        str(group),
+        *args,
     )
 
 

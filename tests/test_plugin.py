@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
+
 GOOD = """
 name: echo works
 steps:
@@ -33,7 +35,7 @@ steps:
 def test_pass_fail_and_invalid_file(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", good=GOOD, failing=FAILING, invalid=INVALID)
     project.makefile(".yaml", unrelated="name: not a scenario file, not collected\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     assert "invalid scenario file: invalid.chat.yaml:3: step 1: unknown step 'sned' (did you mean 'send'?)" in out
@@ -56,7 +58,7 @@ def test_pass_fail_and_invalid_file(project: pytest.Pytester) -> None:
 
 def test_named_file_is_collected_whatever_its_name(project: pytest.Pytester) -> None:
     path = project.makefile(".yaml", plain=GOOD)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", str(path), "-v")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", str(path), "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*plain.yaml::echo works[[]api[]] PASSED*"])
 
@@ -65,7 +67,7 @@ def test_patterns_are_configurable(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\nchat_scenario_patterns = scenario_*.yml\n")
     project.makefile(".yml", scenario_one=GOOD)
     project.makefile(".chat.yaml", ignored=FAILING)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 
@@ -89,7 +91,7 @@ steps:
 
 def test_actions_the_app_cannot_do(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", actions=ACTIONS_ON_BARE_APP)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_handlers")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_handlers")
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
@@ -112,7 +114,7 @@ def test_index_outside_the_history(project: pytest.Pytester) -> None:
         ".chat.yaml",
         index="name: out of range\nsteps:\n  - send: hi\n  - dislike: {index: 5}\n  - edit: {index: -7, text: x}\n",
     )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["step 2 (dislike) at index.chat.yaml:4: cannot perform step", "  index 5 is outside the history (2 messages)"]
@@ -121,37 +123,37 @@ def test_index_outside_the_history(project: pytest.Pytester) -> None:
 
 def test_app_without_chatbot_and_with_two(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", plain=GOOD)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_chatbot")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:no_chatbot")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["the app under test: the app has no gr.Chatbot component, so there is no chat to test"]
     )
 
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*the app has 2 chatbots ('Left', 'Right'); say which one with 'chatbot:' in the scenario*"]
     )
 
     project.makefile(".chat.yaml", plain="chatbot: Right\n" + GOOD.lstrip())
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.odd_apps:two_chatbots")
     result.assert_outcomes(passed=1)
 
 
 def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", plain=GOOD)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "no_such_module:demo")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "no_such_module:demo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*cannot import 'no_such_module' for the app 'no_such_module:demo'*"])
     from harness.target.inprocess import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-url", url, "--chat-ready-timeout", "1")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-url", url, "--chat-ready-timeout", "1")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"the app under test: {url} was not ready within 1s; last: ConnectError*"])
     # the same from the ini file, so that a CI job's command line stays short
     project.makeini(f"[pytest]\nchat_url = {url}\nchat_ready_timeout = 0.5\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"chat-harness target: {url} -- NOT READY: {url} was not ready within 0.5s*"])
     assert "Traceback" not in result.stdout.str()
@@ -160,22 +162,22 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
 def test_scenario_default_app_and_command_line_override(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", pinned="app: fixtures.odd_apps:no_chatbot\n" + GOOD.lstrip())
     project.makeini("[pytest]\nchat_trusted_apps = fixtures.*\n")  # the fixture apps lie outside this project folder
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = runpytest_forked(project, "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)  # the scenario's own app has no chatbot
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
     result.assert_outcomes(passed=1)
 
 
 def test_unknown_driver_is_a_usage_error(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", plain=GOOD)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--driver", "telepathy")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--driver", "telepathy")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*argument --driver: invalid choice: 'telepathy'*"])
 
 
 def test_app_error_names_the_step(project: pytest.Pytester) -> None:
     project.makefile(".chat.yaml", err="name: boom\nsteps:\n  - send: hello\n  - send: boom\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "fixtures.reference_app:demo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [

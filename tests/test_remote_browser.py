@@ -16,6 +16,7 @@ import pytest
 
 from harness.drivers.browser.launch import find_system_chromium
 from harness.target.inprocess import free_port
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT, wait_until_listening
 
 SCENARIOS = [str(ROOT / "scenarios" / name) for name in ("submit.chat.yaml", "files.chat.yaml", "edit.chat.yaml")]
@@ -66,7 +67,7 @@ def test_scenarios_pass_on_a_browser_from_a_remote_browser_server(
     project: pytest.Pytester, browser_server: tuple[str, psutil.Process, Path]
 ) -> None:
     endpoint, server, wrapper = browser_server
-    result = project.runpytest_subprocess(
+    result = runpytest_forked(project,
         "-p", "no:cacheprovider", "-rs", *SCENARIOS, "--rootdir", str(ROOT), "--driver", "all",
         "--chat-browser-endpoint", endpoint, "--chat-chromium", str(wrapper),
     )  # fmt: skip
@@ -83,8 +84,8 @@ def test_an_unreachable_browser_server_fails_the_browser_items_clearly(
     endpoint = f"ws://127.0.0.1:{free_port()}/"  # nothing listens there
     monkeypatch.setenv("CHAT_HARNESS_BROWSER_ENDPOINT", endpoint)
     started = time.monotonic()
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", SCENARIOS[0], "--rootdir", str(ROOT), "--driver", "all"
+    result = runpytest_forked(
+        project, "-p", "no:cacheprovider", SCENARIOS[0], "--rootdir", str(ROOT), "--driver", "all"
     )
     assert time.monotonic() - started < 30
     # the api items pass; the browser items fail, and so parity cannot compare

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
 LONG = "a scenario whose name is long " * 6  # 180 characters in common
@@ -79,7 +80,7 @@ def test_the_report_holds_every_item_with_pytests_outcome_and_totals(project: py
     for name in ("39-regex-overflow", "40-deep-nesting"):
         (project.path / f"{name}.chat.yaml").write_text((bad / f"{name}.chat.yaml").read_text())
     (project.path / "conftest.py").write_text(CONFTEST)
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "--chat-report", "reports")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "-rA", "--chat-report", "reports")
     outcomes = result.parseoutcomes()
     # the good file and the names ran; the two bad files are invalid items, not a stopped run
     assert outcomes == {"passed": 5, "failed": 6, "errors": 1}, outcomes

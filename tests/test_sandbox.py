@@ -10,6 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.spec.sandbox import Sandbox, discover
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
 EVIL = """
@@ -35,7 +36,7 @@ def test_an_app_outside_the_project_is_not_imported(
     (project.path / "pr.chat.yaml").write_text(
         "name: from a pull request\napp: evil_app:demo\nsteps:\n  - send: hello\n"
     )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "pr.chat.yaml")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "pr.chat.yaml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -46,7 +47,7 @@ def test_an_app_outside_the_project_is_not_imported(
     assert not (outside / "ran").exists(), "the module was imported"
 
     # the ini option names the modules a project trusts
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "pr.chat.yaml", "-o", "chat_trusted_apps=evil_*")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "pr.chat.yaml", "-o", "chat_trusted_apps=evil_*")
     result.assert_outcomes(passed=1)
     assert (outside / "ran").exists()
 
@@ -62,11 +63,11 @@ def test_files_outside_the_project_are_not_read(project: pytest.Pytester, outsid
         (project.path / f"{name}.chat.yaml").write_text(
             f"name: {name}\nsteps:\n  - send: {{text: look, files: ['{attached}']}}\n"
         )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", ".", "--co", "-q")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", ".", "--co", "-q")
     out = result.stdout.str()
     for name in ("up", "proc", "link", "abs"):
         assert f"{name}.chat.yaml::invalid scenario file" in out, name
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", ".")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", ".")
     result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(
         [
@@ -76,9 +77,7 @@ def test_files_outside_the_project_are_not_read(project: pytest.Pytester, outsid
     )
 
     # the ini option widens what files: may read (here the link and the absolute path)
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", ".", "--co", "-q", "-o", f"chat_file_roots={outside}"
-    )
+    result = runpytest_forked(project, "-p", "no:cacheprovider", ".", "--co", "-q", "-o", f"chat_file_roots={outside}")
     out = result.stdout.str()
     assert "link.chat.yaml::link[api]" in out and "abs.chat.yaml::abs[api]" in out
     assert "up.chat.yaml::invalid scenario file" in out and "proc.chat.yaml::invalid scenario file" in out

@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.helpers.forked import runpytest_forked
+
 EXACT = """\
 name: numbered replies
 steps:
@@ -31,7 +33,7 @@ steps:
 
 def _run(project: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
     (project.path / "s.chat.yaml").write_text(text)
-    return project.runpytest_subprocess("-p", "no:cacheprovider", "s.chat.yaml", "--chat-sessions", "4", *args)
+    return runpytest_forked(project, "-p", "no:cacheprovider", "s.chat.yaml", "--chat-sessions", "4", *args)
 
 
 def test_sessions_of_a_sound_app_pass_and_report_latency(project: pytest.Pytester) -> None:

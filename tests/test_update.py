@@ -14,6 +14,7 @@ from harness.gradio.history import FileRef, Message
 from harness.output.update import Edit, Updates, write_edits
 from harness.run.checks import Observation
 from harness.spec.loader import load_file, load_text
+from tests.helpers.forked import runpytest_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +54,7 @@ def _changed_lines(before: str, after: str) -> list[tuple[str, str]]:
 def test_update_fixes_wrong_values_and_keeps_the_rest(runner: pytest.Pytester) -> None:
     path = runner.path / "wrong.chat.yaml"
     path.write_text(WRONG)
-    result = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--driver", "all", "--update-expectations")
+    result = runpytest_forked(runner, str(path), "--rootdir", str(ROOT), "--driver", "all", "--update-expectations")
     result.assert_outcomes(passed=6)
     after = path.read_text()
     # only the three wrong values changed: comments, key order, quoting, the fuzzy matcher and the
@@ -74,7 +75,7 @@ def test_update_fixes_wrong_values_and_keeps_the_rest(runner: pytest.Pytester) -
     )
     assert "wrong.chat.yaml:12 'wrong text' step 4 (expect) components.Tokens: 999 -> 3" in out
     # and now the file passes as it is, with nothing left to update
-    again = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--update-expectations")
+    again = runpytest_forked(runner, str(path), "--rootdir", str(ROOT), "--update-expectations")
     again.assert_outcomes(passed=2)
     assert "no expected value needed a change" in again.stdout.str()
     assert path.read_text() == after
@@ -84,7 +85,7 @@ def test_a_fuzzy_matcher_that_fails_is_kept_and_still_fails(runner: pytest.Pytes
     text = WRONG.replace('{contains: "echo: again"}', '{contains: "nope"}')
     path = runner.path / "fuzzy.chat.yaml"
     path.write_text(text)
-    result = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--update-expectations")
+    result = runpytest_forked(runner, str(path), "--rootdir", str(ROOT), "--update-expectations")
     result.assert_outcomes(passed=1, failed=1)
     assert "expected text that contains 'nope', got '#2 echo: again'" in result.stdout.str()
     after = path.read_text()
@@ -101,7 +102,7 @@ def test_updates_from_xdist_workers_are_merged(runner: pytest.Pytester) -> None:
             f"        - {{role: user, content: hi {n}}}\n" + reply
         )
         files.append(path)
-    result = runner.runpytest_subprocess(*map(str, files), "--rootdir", str(ROOT), "-n", "2", "--update-expectations")
+    result = runpytest_forked(runner, *map(str, files), "--rootdir", str(ROOT), "-n", "2", "--update-expectations")
     result.assert_outcomes(passed=3)
     assert "3 expected value(s) updated in 3 file(s)" in result.stdout.str()
     for n, path in enumerate(files):
@@ -202,7 +203,7 @@ def test_record_writes_a_scenario_that_passes_on_both_drivers(app: str, runner: 
     )
     (scenario,) = load_file(path)
     assert [s.kind for s in scenario.steps] == [k for s in steps for k in (s.split(":")[0], "expect")]
-    result = runner.runpytest_subprocess(str(path), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)
+    result = runpytest_forked(runner, str(path), "--rootdir", str(ROOT), "--driver", "all", "--chat-app", app)
     result.assert_outcomes(passed=3)
 
 

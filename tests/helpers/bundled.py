@@ -13,6 +13,7 @@ from harness.gradio.appconfig import AppConfig
 from harness.run.runner import missing_requirements
 from harness.spec.loader import load_file
 from harness.spec.model import Scenario
+from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
 __all__ = ["APPS", "RUNS", "SCENARIOS", "assert_all_pass", "bundled", "run_bundled"]
@@ -31,7 +32,7 @@ def bundled(files: Sequence[str] = ()) -> list[Scenario]:
 
 def run_bundled(pytester: pytest.Pytester, *args: str, files: Sequence[str] = ()) -> pytest.RunResult:
     paths = [str(SCENARIOS / name) for name in files] or [str(SCENARIOS)]
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", *paths, "--rootdir", str(ROOT), *args)
+    return runpytest_forked(pytester, "-p", "no:cacheprovider", "-rs", *paths, "--rootdir", str(ROOT), *args)
 
 
 def assert_all_pass(
