@@ -287,18 +287,18 @@ def test_a_slow_app_times_out_naming_what_was_awaited(project: pytest.Pytester) 
         "all",
         "--chat-app",
         "fixtures.odd_apps:slow",
-        "--chat-timeout",  # the budget of opening the page too: 1 s was too tight for a busy machine
-        "2",
+        "--chat-timeout",  # also the budget of opening the page: 1 s was too tight on a busy machine
+        "3",  # the app takes 4 s
     )
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*the app under test during step 1 (send) at slow.chat.yaml:3: "
-            "timed out after 2s waiting for the app's /_slow_reply handler to finish",
+            "timed out after 3s waiting for the app's /_slow_reply handler to finish",
             "*the app under test during step 1 (send) at slow.chat.yaml:3: "
-            "timed out after 2s waiting for the app to finish step 1 (send): "
-            "a call to the app's handler (/_slow_reply) is still running after 2.?s*",
+            "timed out after 3s waiting for the app to finish step 1 (send): "
+            "a call to the app's handler (/_slow_reply) is still running after 3.?s*",
         ]
     )
     assert elapsed < 40
