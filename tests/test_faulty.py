@@ -3,6 +3,7 @@ within the configured time, on both drivers; a slow or rate-limited start is wai
 
 from __future__ import annotations
 
+import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -42,27 +43,29 @@ HELLO = (
     "        - {role: user, content: hi}\n        - {role: assistant, content: 'echo: hi'}\n"
 )
 
-#: per scenario: the text its failure must contain, and the most seconds it may take (the
-#: never-returning handler is held to the 3 s step timeout the run sets, plus the page's margin)
+#: per scenario: the text its failure must contain, and the most seconds its failing step may take:
+#: an error is reported before the run's 3 s step timeout, never waited out; the never-returning
+#: handler is held to that timeout, plus the page's margin. (The step's own time: the item's also
+#: holds opening the page, which a busy machine stretches.)
 EXPECTED = {
     "gr.Error": (
         "step 1 (send) at faults.chat.yaml:3: the app raised an error\n"
         "  the app raised an error during step 1 (send): the model is overloaded",
-        6,
+        3,
     ),
     "hidden exception": (
         "the app raised an error during step 1 (send): "
         "an exception the app does not show (launch it with show_error=True to see it)",
-        6,
+        3,
     ),
-    "never returns": ("during step 1 (send) at faults.chat.yaml:11: timed out after 3s waiting for ", 8),
+    "never returns": ("during step 1 (send) at faults.chat.yaml:11: timed out after 3s waiting for ", 5),
     "history is not a list": (
         "the app raised an error during step 1 (send): Data incompatible with messages format.",
-        6,
+        3,
     ),
     "unknown role": (
         "the app sent a message with role 'robot' (message 1); a Gradio chatbot shows only user, assistant, system",
-        6,
+        3,
     ),
 }
 
@@ -73,18 +76,25 @@ def faulty_url() -> Iterator[str]:
         yield url
 
 
-def _cases(junit: Path) -> dict[str, tuple[str, float, str]]:
-    """name -> (outcome, seconds, failure text) from a JUnit XML report."""
+def _cases(junit: Path) -> dict[str, tuple[str, str]]:
+    """name -> (outcome, failure text) from a JUnit XML report."""
     cases = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         failure = case.find("failure")
         outcome = "failed" if failure is not None else "skipped" if case.find("skipped") is not None else "passed"
-        cases[case.get("name", "")] = (
-            outcome,
-            float(case.get("time", "0")),
-            (failure.text or "") if failure is not None else "",
-        )
+        cases[case.get("name", "")] = (outcome, (failure.text or "") if failure is not None else "")
     return cases
+
+
+def _failing_step_seconds(reports: Path) -> dict[str, float]:
+    """name -> how long its failing step took, from the run's transcripts."""
+    seconds = {}
+    for path in (reports / "transcripts").glob("*.json"):
+        transcript = json.loads(path.read_text())
+        failed = [step for step in transcript["steps"] if step["status"] == "failed"]
+        if failed:
+            seconds[transcript["nodeid"].split("::", 1)[1]] = failed[0]["seconds"]
+    return seconds
 
 
 @pytest.mark.slow
@@ -106,15 +116,18 @@ def test_each_fault_fails_clearly_and_in_time_on_both_drivers(project: pytest.Py
         "3",
         "--junitxml",
         str(junit),
+        "--chat-report",
+        str(project.path / "reports"),
     )
     out = result.stdout.str()
-    cases = _cases(junit)
+    cases, step_seconds = _cases(junit), _failing_step_seconds(project.path / "reports")
     for name, (text, bound) in EXPECTED.items():
         for driver in ("api", "browser"):
-            outcome, seconds, failure = cases[f"{name}[{driver}]"]
+            outcome, failure = cases[f"{name}[{driver}]"]
             assert outcome == "failed", f"{name}[{driver}] {outcome}"
             assert text in failure, f"{name}[{driver}]: {failure}"
-            assert seconds < bound, f"{name}[{driver}] took {seconds:.1f}s"
+            seconds = step_seconds[f"{name}[{driver}]"]
+            assert seconds < bound, f"{name}[{driver}]: its failing step took {seconds:.1f}s"
     assert "hunter2" not in out and "hunter2" not in junit.read_text()  # the hidden exception's text stays hidden
     result.assert_outcomes(failed=10, skipped=5)  # the parity items have nothing to compare
 
