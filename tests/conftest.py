@@ -53,13 +53,10 @@ def runner(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return project
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def reference_url() -> Iterator[str]:
+    """The reference app served by a process of its own, for one test: an idle Gradio server polls
+    its queue every millisecond (a tenth of a core), so one kept for the session costs more CPU
+    than starting one for each of the few tests that need it."""
     with served("fixtures.reference_app") as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def chat_interface_url() -> Iterator[str]:
-    with served("fixtures.chat_interface_app") as url:
         yield url
