@@ -159,8 +159,7 @@ class BrowserDriver(Driver):
             raise TargetError(
                 f"{self.target.url} did not load a Gradio app in the browser within {self.timeout:g}s"
             ) from None
-        # as JSON text: Playwright's own serialisation of the config's object takes half a second
-        self.app = app = AppConfig(json.loads(page.evaluate("() => window.__chatHarness.config()")))
+        self.app = app = AppConfig(_read_config(page, self.target))
         require(scenario, app)
         chatbot = app.chatbot(scenario.chatbot)
         self._chat = chat = ChatPage(page, app, ClientState(app), chatbot, app.input_for(chatbot))
@@ -458,3 +457,17 @@ class BrowserDriver(Driver):
             self.sync.settle(f"{step.label} ({waiting.name}, which runs next)", self.sync.mark(), False)
             self.replay.take(record, mark)
         self.sync.check_page(step.label)
+
+
+def _read_config(page: Any, target: Target) -> dict[str, Any]:
+    """The app's config as the page was given it, or a TargetError saying why it cannot be read."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        # as JSON text: Playwright's own serialisation of the config's object takes half a second
+        config = json.loads(page.evaluate("() => window.__chatHarness.config()"))
+    except (PlaywrightError, TypeError, ValueError) as exc:
+        raise TargetError(f"could not read the app's config from the page at {target.url}: {first_line(exc)}") from None
+    if not isinstance(config, dict):
+        raise TargetError(f"the page at {target.url} holds no app config (window.gradio_config is {config!r:.60})")
+    return config
