@@ -27,25 +27,28 @@ def pytest_sessionfinish(session):
 SCENARIO = "name: hello\nsteps:\n  - send: hi\n"
 
 
-def _cost(project: pytest.Pytester, *args: str) -> dict[str, object]:
+def _cost(project: pytest.Pytester, *args: str, passed: int) -> dict[str, object]:
+    """What a run that passes ``passed`` items imported and started."""
     project.makeconftest(CONFTEST)
-    project.runpytest_subprocess("-p", "no:cacheprovider", "--rootdir", str(project.path), *args)
+    (project.path / "cost.json").unlink(missing_ok=True)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--rootdir", str(project.path), *args)
+    result.assert_outcomes(passed=passed)
     cost: dict[str, object] = json.loads((project.path / "cost.json").read_text())
     return cost
 
 
 def test_a_run_that_collects_no_scenario_imports_no_gradio(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_plain():\n    assert True\n")
-    assert _cost(project, "--chat-app", "fixtures.reference_app:demo")["gradio"] is False
+    assert _cost(project, "--chat-app", "fixtures.reference_app:demo", passed=1)["gradio"] is False
     # the same run with a scenario to run imports it: the check above can tell
     (project.path / "hello.chat.yaml").write_text(SCENARIO)
-    assert _cost(project, "--chat-app", "fixtures.reference_app:demo", "--driver", "api")["gradio"] is True
+    assert _cost(project, "--chat-app", "fixtures.reference_app:demo", "--driver", "api", passed=2)["gradio"] is True
 
 
 def test_an_api_only_run_starts_no_browser(project: pytest.Pytester, reference_url: str) -> None:
     (project.path / "hello.chat.yaml").write_text(SCENARIO)
-    api = _cost(project, "--chat-url", reference_url, "--driver", "api")
+    api = _cost(project, "--chat-url", reference_url, "--driver", "api", passed=1)
     assert api["gradio"] is False  # by URL: no app to import
     assert not [name for name in api["processes"] if "chrom" in name or name == "node"], api  # type: ignore[attr-defined]
-    browser = _cost(project, "--chat-url", reference_url, "--driver", "browser")
+    browser = _cost(project, "--chat-url", reference_url, "--driver", "browser", passed=1)
     assert [name for name in browser["processes"] if "chrom" in name], browser  # type: ignore[attr-defined]

@@ -465,9 +465,10 @@ def _read_config(page: Any, target: Target) -> dict[str, Any]:
 
     try:
         # as JSON text: Playwright's own serialisation of the config's object takes half a second
-        config = json.loads(page.evaluate("() => window.__chatHarness.config()"))
-    except (PlaywrightError, TypeError, ValueError) as exc:
+        text = page.evaluate("() => window.__chatHarness.config()")
+    except PlaywrightError as exc:
         raise TargetError(f"could not read the app's config from the page at {target.url}: {first_line(exc)}") from None
+    config = json.loads(text) if isinstance(text, str) else None
     if not isinstance(config, dict):
-        raise TargetError(f"the page at {target.url} holds no app config (window.gradio_config is {config!r:.60})")
+        raise TargetError(f"the page at {target.url} gave no app config: window.gradio_config is not an object")
     return config
