@@ -3,6 +3,7 @@ pytest-playwright's options, and the load events both drivers run."""
 
 from __future__ import annotations
 
+import functools
 import http.server
 import os
 import time
@@ -375,25 +376,14 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
 # -- a page whose config cannot be read -----------------------------------------------------------
 
 # waits like a Gradio page (a config with components) but holds a value JSON cannot write
-UNREADABLE = b"<html><body><script>window.gradio_config = {components: [], size: 10n};</script></body></html>"
-
-
-class _UnreadableConfigPage(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/html")
-        self.send_header("content-length", str(len(UNREADABLE)))
-        self.end_headers()
-        self.wfile.write(UNREADABLE)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+UNREADABLE = "<html><body><script>window.gradio_config = {components: [], size: 10n};</script></body></html>"
 
 
 def test_a_config_the_page_cannot_hand_over_is_one_clear_error(browser: Any, tmp_path: Path) -> None:
     (tmp_path / "s.chat.yaml").write_text("name: hello\nsteps:\n  - send: hi\n")
     (scenario,) = load_file(tmp_path / "s.chat.yaml")
-    with serving(_UnreadableConfigPage) as url:
+    (tmp_path / "index.html").write_text(UNREADABLE)
+    with serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))) as url:
         driver = BrowserDriver(Target(url, url), timeout=5, new_context=browser.new_context, trace=False)
         try:
             with pytest.raises(TargetError, match=r"could not read the app's config from the page at .*BigInt"):
