@@ -31,9 +31,11 @@ $(GRADIO5_STAMP):
 
 demo: setup
 	@echo "== bundled scenarios against the reference app (gr.Blocks): API, browser, parity"
-	$(PY) -m pytest scenarios/ -q -rs --driver all
+	$(PY) -m pytest scenarios/*.chat.yaml -q -rs --driver all
 	@echo "== bundled scenarios against the ChatInterface app: API, browser, parity"
-	$(PY) -m pytest scenarios/ -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
+	$(PY) -m pytest scenarios/*.chat.yaml -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
+	@echo "== apps on hosted models (InferenceClient, OpenAI SDK), their model scripted: API, browser, parity"
+	$(PY) -m pytest scenarios/llm/ -q -rs --driver all
 
 test: setup gradio5 lint
 	$(PY) -m pytest -q -rs -n 2

@@ -23,6 +23,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# the scenarios written for the reference apps (scenarios/llm/ holds those of the model-backed apps)
+REFERENCE_SCENARIOS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").glob("*.chat.yaml"))
 APPS = {"blocks": "fixtures.reference_app:demo", "chat_interface": "fixtures.chat_interface_app:demo"}
 
 
@@ -32,7 +34,7 @@ def one_round(app: str, workers: int, junit: Path) -> tuple[dict[str, str], floa
         sys.executable,
         "-m",
         "pytest",
-        "scenarios/",
+        *REFERENCE_SCENARIOS,
         "-q",
         "-p",
         "no:cacheprovider",

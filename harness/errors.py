@@ -10,6 +10,7 @@
     │   ├── AppRaised             the app raised an error while handling the step
     │   ├── MalformedHistory      the app sent a chat value that is not a history
     │   ├── PageMismatch          the page does not show what the app sent (browser driver)
+    │   ├── ModelCallUnanswered   the scripted model had no answer for a call the app made
     │   └── OutOfTime             the scenario's time budget ran out
     ├── TargetError               the app under test cannot be reached or used (down, no chatbot, ...)
     ├── RequirementsMissing       the app lacks what the scenario ``requires``: a skip, not a failure
@@ -42,6 +43,7 @@ __all__ = [
     "Location",
     "MalformedHistory",
     "MatcherSpecError",
+    "ModelCallUnanswered",
     "OutOfTime",
     "PageMismatch",
     "ParityFailed",
@@ -144,6 +146,12 @@ class PageMismatch(StepError):
     """The page does not show the history the app sent it (a rendering or frontend problem)."""
 
     kind = "the page does not show what the app sent"
+
+
+class ModelCallUnanswered(StepError):
+    """The app made a model call that the scenario's script (or cassette) has no answer for."""
+
+    kind = "the scripted model has no answer for a call the app made"
 
 
 class OutOfTime(StepError):

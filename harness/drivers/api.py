@@ -347,6 +347,8 @@ class ApiDriver(Driver):
             self._record_stream(dep, updates)
         if error is not None:
             self._errors.append(error)
+            if updates:  # as on the page: what streamed in before the error stays
+                s.state.apply(dep, list(updates[-1][1]))
             return False
         changed = s.state.apply(dep, list(result.get("data") or []))
         changed += [int(i) for i in result.get("changed_state_ids") or []]

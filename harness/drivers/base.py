@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from harness.errors import RequirementsMissing
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
+from harness.model.calls import ModelCall
 from harness.spec.model import HasParts, Scenario
 from harness.spec.steps import Action
 from harness.target.app import Target
@@ -48,6 +49,8 @@ class ActionRecord:
     error: str | None = None
     #: what a ``call`` step's endpoint returned
     result: Any = None
+    #: what the app sent to the scripted model during the action (None: the scripted model is off)
+    model_calls: list[ModelCall] | None = None
 
 
 class Driver(ABC):

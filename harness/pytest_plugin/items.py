@@ -50,6 +50,11 @@ def _secrets(config: pytest.Config) -> list[str]:
     return settings(config).secrets()
 
 
+def model_secrets() -> list[str]:
+    """The model providers' keys in the environment (kept out of a recorded cassette)."""
+    return [v for k, v in os.environ.items() if v and len(v) >= 8 and k.endswith(("_API_KEY", "_TOKEN", "_KEY"))]
+
+
 class ScenarioFile(pytest.File):
     """A YAML file of scenarios."""
 
@@ -190,7 +195,15 @@ class ScenarioItem(pytest.Function):
                 ("app_mode", info.mode if info else "unknown"),
             ]
         )
+        models = config.stash[targets_key].model_for(self.target)
+        if models is None and self.scenario.scripts_model:
+            self.skip_reason = (
+                f"the scenario scripts the model, and {self.target.description} answers with its own model (the "
+                "scripted model answers apps launched in-process, with --chat-model script or record)"
+            )
+            pytest.skip(self.skip_reason)
         driver = make_driver(self.driver_name, self.target, min(limits.step, limits.scenario), request)
+        used = None
         try:
             try:
                 driver.open(self.scenario)
@@ -199,8 +212,11 @@ class ScenarioItem(pytest.Function):
                 pytest.skip(self.skip_reason)
             updates = Updates(self.scenario) if run.update else None
             try:
-                self.result = run_scenario(self.scenario, driver, updates, limits)
+                used = models.begin(self.scenario) if models is not None else None
+                self.result = run_scenario(self.scenario, driver, updates, limits, used.run if used else None)
             finally:
+                if models is not None and used is not None:
+                    models.end(used, _secrets(config) + model_secrets())
                 if updates is not None:
                     config.stash[updates_key].extend(updates.edits)
         except HarnessError as exc:
@@ -310,6 +326,10 @@ class SessionsItem(pytest.Item):
 
         config = self.config
         timeout = settings(config).step.seconds(self.scenario.step_timeout)
+        if self.scenario.scripts_model:
+            pytest.skip(
+                "--chat-sessions does not run scenarios that script the model (the sessions would share one script)"
+            )
         target = config.stash[targets_key].for_scenario(self.scenario)
         api = driver_class("api")
         outcome = run_sessions(self.scenario, lambda: api(target, timeout), self.count, timeout)

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_READY_TIMEOUT",
     "DEFAULT_SCENARIO_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "MODEL_MODES",
     "OPTIONS",
     "Option",
     "add_options",
@@ -29,6 +30,8 @@ __all__ = [
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_SCENARIO_TIMEOUT = 300.0
 DEFAULT_PATTERNS = ["*.chat.yaml", "*.chat.yml"]
+#: --chat-model: how an in-process app's model calls are answered
+MODEL_MODES = ("script", "record", "off")
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,14 @@ OPTIONS: tuple[Option, ...] = (
         ini=False,
         default="off",
         flag_only=True,
+    ),
+    Option(
+        "chat_model",
+        "How an in-process app's model calls are answered: script (the scenario's model: block, else its "
+        "cassette), record (through to the real provider, saved as the scenario's cassette), off (not routed).",
+        "--chat-model",
+        default="script",
+        choices=MODEL_MODES,
     ),
     Option("chat_report", "Write a JSON transcript per run and DIR/report.html.", "--chat-report", "DIR"),
     Option(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.drivers import available_drivers
-from harness.pytest_plugin.options import DEFAULT_SCENARIO_TIMEOUT, DEFAULT_TIMEOUT, OPTIONS
+from harness.pytest_plugin.options import DEFAULT_SCENARIO_TIMEOUT, DEFAULT_TIMEOUT, MODEL_MODES, OPTIONS
 from harness.spec.sandbox import Sandbox
 from harness.target.credentials import Credentials, parse_login, split_login
 from harness.target.remote import DEFAULT_READY_TIMEOUT
@@ -89,6 +89,7 @@ class Settings:
     report: Path | None
     output: Path | None
     sessions: int
+    model_mode: str
     update: bool
     fresh_contexts: bool
     sandbox: Sandbox
@@ -149,6 +150,7 @@ class Settings:
             report=_report_folder(config),
             output=_output_folder(config),
             sessions=_sessions(_given(config, "chat_sessions")),
+            model_mode=_model_mode(_given(config, "chat_model")),
             update=bool(config.getoption("update_expectations")),
             fresh_contexts=bool(config.getoption("chat_fresh_contexts")),
             sandbox=Sandbox.for_project(
@@ -156,6 +158,14 @@ class Settings:
             ),
             patterns=list(config.getini("chat_scenario_patterns")),
         )
+
+
+def _model_mode(value: Any) -> str:
+    """How an in-process app's model calls are answered (--chat-model, ini chat_model)."""
+    mode = str(value or "script")
+    if mode not in MODEL_MODES:
+        raise pytest.UsageError(f"chat_model = {value!r}: choose one of {', '.join(MODEL_MODES)}")
+    return mode
 
 
 def _sessions(value: Any) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.errors import TargetError
+from harness.pytest_plugin.scripted_model import ModelService
 from harness.pytest_plugin.settings import Settings
 from harness.spec.model import Scenario
 from harness.target.app import AppInfo, Target
@@ -32,6 +33,7 @@ class Targets:
         self._remote: dict[str, Target | TargetError] = {}
         self._launched: dict[str, InProcessApp] = {}
         self._failed: dict[str, TargetError] = {}
+        self.models = ModelService(settings.model_mode)
 
     def _credentials_for(self, key: str) -> Credentials:
         """The secrets a target gets. A URL from a scenario file gets neither ``--chat-token`` nor the
@@ -123,6 +125,7 @@ class Targets:
         if spec in self._failed:
             raise self._failed[spec]
         if spec not in self._launched:
+            self.models.route()  # before the app is imported: its SDK clients are made on import
             app = InProcessApp(spec)
             try:
                 app.start()
@@ -135,10 +138,17 @@ class Targets:
         assert target is not None
         return target
 
+    def model_for(self, target: Target) -> ModelService | None:
+        """The scripted model that answers ``target``'s model calls (None: not an in-process app,
+        or ``--chat-model off``)."""
+        launched = any(app.target is target for app in self._launched.values())
+        return self.models if launched and self.models.on else None
+
     def close(self) -> None:
         for app in self._launched.values():
             app.close()
         self._launched.clear()
+        self.models.close()
 
 
 targets_key = pytest.StashKey[Targets]()

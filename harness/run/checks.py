@@ -12,7 +12,7 @@ from typing import Any
 from harness.drivers.base import ActionRecord
 from harness.gradio.history import Message
 from harness.run.diff import format_history, history_diff
-from harness.spec.model import Expectation, MessageExpectation
+from harness.spec.model import Expectation, MessageExpectation, ModelExpectation
 
 __all__ = ["Observation", "check_expectation"]
 
@@ -98,27 +98,39 @@ def _compare_messages(
     return lead + "\n" + history_diff([_describe(e) for e in expected], actual, problems, offset)
 
 
-def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
-    """Every way ``seen`` differs from ``expectation``, as readable sections (empty = it holds)."""
+def _check_messages(
+    title: str,
+    messages: Sequence[Message],
+    whole: Sequence[MessageExpectation] | None,
+    last: Sequence[MessageExpectation] | None,
+    length: int | None,
+) -> list[str]:
+    """A list of messages (the chat's history, or what the app sent the model) against a whole
+    list, its last few, or its length."""
     sections: list[str] = []
-    history = seen.history
-    if expectation.history is not None:
-        if section := _compare_messages(expectation.history, history, 0, "history", True):
+    if whole is not None:
+        if section := _compare_messages(whole, messages, 0, title, True):
             sections.append(section)
-    if expectation.history_length is not None and len(history) != expectation.history_length:
-        sections.append(
-            f"history length: expected {expectation.history_length}, got {len(history)}:\n{format_history(history)}"
-        )
-    if expectation.history_last is not None:
-        want = expectation.history_last
-        if len(history) < len(want):
+    if length is not None and len(messages) != length:
+        sections.append(f"{title} length: expected {length}, got {len(messages)}:\n{format_history(messages)}")
+    if last is not None:
+        if len(messages) < len(last):
             sections.append(
-                f"history.last: expected at least {len(want)} messages, got {len(history)}:\n{format_history(history)}"
+                f"{title}.last: expected at least {len(last)} messages, got {len(messages)}:\n"
+                + format_history(messages)
             )
         else:
-            offset = len(history) - len(want)
-            if section := _compare_messages(want, history[offset:], offset, "history.last", False):
+            offset = len(messages) - len(last)
+            if section := _compare_messages(last, messages[offset:], offset, f"{title}.last", False):
                 sections.append(section)
+    return sections
+
+
+def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
+    """Every way ``seen`` differs from ``expectation``, as readable sections (empty = it holds)."""
+    sections = _check_messages(
+        "history", seen.history, expectation.history, expectation.history_last, expectation.history_length
+    )
     for name, matcher in expectation.components.items():
         if why := matcher.mismatch(seen.components.get(name)):
             sections.append(f"component {name!r}: {why}")
@@ -135,6 +147,42 @@ def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
             )
         elif why := expectation.error.mismatch(action.error):
             sections.append(f"error: the app raised an error during {action.step}, but not the expected one: {why}")
+    if expectation.model is not None:
+        sections.extend(_check_model(expectation.model, seen.last_action))
+    return sections
+
+
+def _check_model(expectation: ModelExpectation, action: ActionRecord | None) -> list[str]:
+    """What the app sent to the scripted model during the last action."""
+    if action is None:
+        return ["model: no action ran before this expect"]
+    calls = action.model_calls
+    if calls is None:
+        return [f"model: the model calls of {action.step} were not recorded (the scripted model is off for this app)"]
+    sections = []
+    if expectation.calls is not None and len(calls) != expectation.calls:
+        listed = "".join(f"\n    {call.describe()}" for call in calls)
+        sections.append(
+            f"model.calls: expected {expectation.calls} model call(s) during {action.step}, got {len(calls)}{listed}"
+        )
+    if not expectation.checks_last:
+        return sections
+    if not calls:
+        return [*sections, f"model.last: {action.step} made no model call"]
+    last = calls[-1]
+    title = f"model.last.messages (sent in {last.describe()})"
+    sections.extend(
+        _check_messages(
+            title, last.messages, expectation.messages, expectation.messages_last, expectation.messages_length
+        )
+    )
+    for key, matcher in expectation.fields.items():
+        if key not in last.request:
+            sections.append(
+                f"model.last.{key}: model call {last.number} sent no {key} (it sent {', '.join(sorted(last.request))})"
+            )
+        elif why := matcher.mismatch(last.request[key]):
+            sections.append(f"model.last.{key}: {why}")
     return sections
 
 

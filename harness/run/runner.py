@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.drivers.base import ActionRecord, Driver
-from harness.errors import AppRaised, ExpectationFailed, HarnessError, OutOfTime, StepError, TargetError
+from harness.errors import (
+    AppRaised,
+    ExpectationFailed,
+    HarnessError,
+    ModelCallUnanswered,
+    OutOfTime,
+    StepError,
+    TargetError,
+)
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
 from harness.run.checks import Observation, check_expectation
+from harness.run.diff import format_history
 from harness.spec.model import Expectation, Scenario
-from harness.spec.steps import Action, Call, Expect, Step
+from harness.spec.steps import Action, Call, Expect, ModelStep, Step
+
+if TYPE_CHECKING:
+    from harness.model.server import ModelRun
 
 __all__ = ["Limits", "RunResult", "StepResult", "Updater", "missing_requirements", "run_scenario"]
 
@@ -87,13 +99,18 @@ class Limits:
 
 
 def run_scenario(
-    scenario: Scenario, driver: Driver, update: Updater | None = None, limits: Limits | None = None
+    scenario: Scenario,
+    driver: Driver,
+    update: Updater | None = None,
+    limits: Limits | None = None,
+    model: ModelRun | None = None,
 ) -> RunResult:
     """Run every step of ``scenario`` on an opened ``driver``.
 
     Raises ``StepError`` (with ``.step`` set, and ``.result``: the transcript so far) for the
     first step that does not hold. With ``update``, a mismatch it can fix by recording the
-    observed value is no failure.
+    observed value is no failure. With ``model`` (the scripted model's run for this scenario),
+    each action's model calls are recorded, and a call the script cannot answer fails the step.
     """
     result = RunResult(scenario, driver.name)
     started = time.perf_counter()
@@ -123,9 +140,25 @@ def run_scenario(
                         sections = update.expectation(step, seen, sections, errored)
                     if sections:
                         raise ExpectationFailed(f"{step.label} at {step.location}", "\n".join(sections))
+                elif isinstance(step, ModelStep):
+                    if model is None:
+                        raise TargetError(f"{step.label} scripts the model, but the scripted model is off for this app")
+                    model.use(step.script)
                 else:
                     assert isinstance(step, Action)
-                    last_action = entry.action = driver.perform(step)
+                    if model is not None:
+                        model.begin_step(step.number)
+                    try:
+                        last_action = entry.action = driver.perform(step)
+                    except HarnessError as failed:
+                        # a refused model call explains the step's failure better than its symptom
+                        if model is not None and (unanswered := _unanswered(model, step)) is not None:
+                            raise unanswered from failed
+                        raise
+                    if model is not None:
+                        last_action.model_calls = model.calls_of(step.number)
+                        if (unanswered := _unanswered(model, step)) is not None:
+                            raise unanswered
                     _after_action(step, last_action, scenario, update)
             except HarnessError as caught:
                 # a step the scenario's budget cut short fails as out of time, its own error as the cause
@@ -167,6 +200,18 @@ def _after_action(step: Action, action: ActionRecord, scenario: Scenario, update
         if update is not None and update.result(step, action):
             return
         raise ExpectationFailed(f"{step.label} at {step.location}", f"{step.api_name} returned: {why}")
+
+
+def _unanswered(model: ModelRun, step: Action) -> ModelCallUnanswered | None:
+    """The step's first model call the script could not answer, as the step's failure."""
+    refused = model.problems_of(step.number)
+    if not refused:
+        return None
+    call = refused[0]
+    return ModelCallUnanswered(
+        f"the app made a model call during {step.label} that the scripted model cannot answer",
+        f"{call.describe()}\n  {call.problem}\n  messages sent:\n{format_history(call.messages)}",
+    )
 
 
 def _out_of_time(exc: HarnessError, limits: Limits) -> OutOfTime:

@@ -24,8 +24,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
+from harness.model.script import Script, parse_script
 from harness.spec.matchers import Matcher, compile_matcher, did_you_mean, plain
-from harness.spec.model import Expectation, FileExpectation, MessageExpectation, Scenario
+from harness.spec.model import Expectation, FileExpectation, MessageExpectation, ModelExpectation, Scenario
 from harness.spec.sandbox import Sandbox
 from harness.spec.schema_messages import kind_of, one_line
 from harness.spec.steps import STEP_TYPES, Expect, Step
@@ -226,6 +227,7 @@ class _FileLoader:
             app=doc.get("app"),
             url=doc.get("url"),
             chatbot=doc.get("chatbot"),
+            model=self.script(doc["model"], doc, ["model"], line, "model") if "model" in doc else None,
             requires_components=tuple(str(c) for c in requires.get("components", ())),
             requires_endpoints=tuple(str(e) for e in requires.get("endpoints", ())),
             requires_gradio=str(gradio) if gradio is not None else None,
@@ -300,6 +302,41 @@ class _FileLoader:
         except MatcherSpecError as exc:
             raise self.fail(f"{where}: {exc}", parent, path, base_line) from None
 
+    def script(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Script:
+        """A ``model:`` block: what the scripted model answers."""
+        try:
+            return parse_script(spec, lambda when: self.matcher(when, parent, path, base_line, f"{where} rule when"))
+        except ValueError as exc:
+            raise self.fail(f"{where}: {exc}", parent, path, base_line) from None
+
+    def messages(self, spec: Any, base_line: int, where: str) -> tuple[Any, Any, Any]:
+        """A ``history``-shaped value: (every message, the last messages, the length)."""
+        if isinstance(spec, list):
+            return tuple(self.message(m, spec, i, base_line, where) for i, m in enumerate(spec)), None, None
+        if isinstance(spec, Mapping):
+            last = None
+            if "last" in spec:
+                last = tuple(
+                    self.message(m, spec["last"], i, base_line, f"{where}.last") for i, m in enumerate(spec["last"])
+                )
+            return None, last, spec.get("length")
+        return None, None, None
+
+    def model_expectation(self, value: Any, line: int, where: str) -> ModelExpectation:
+        last = value.get("last") or {}
+        messages, messages_last, length = self.messages(last.get("messages"), line, f"{where} model.last.messages")
+        return ModelExpectation(
+            calls=value.get("calls"),
+            messages=messages,
+            messages_last=messages_last,
+            messages_length=length,
+            fields={
+                str(k): self.matcher(v, last, [k], line, f"{where} model.last.{k}")
+                for k, v in last.items()
+                if k != "messages"
+            },
+        )
+
     def message(self, node: Any, parent: Any, index: int, base_line: int, where: str) -> MessageExpectation:
         line = _line_of(parent, [index], base_line)
         here = f"{where} message {index}"
@@ -335,17 +372,7 @@ class _FileLoader:
         )
 
     def expectation(self, value: Any, line: int, where: str) -> Expectation:
-        history = history_last = None
-        history_length = None
-        spec = value.get("history")
-        if isinstance(spec, list):
-            history = tuple(self.message(m, spec, i, line, f"{where} history") for i, m in enumerate(spec))
-        elif isinstance(spec, Mapping):
-            history_length = spec.get("length")
-            if "last" in spec:
-                history_last = tuple(
-                    self.message(m, spec["last"], i, line, f"{where} history.last") for i, m in enumerate(spec["last"])
-                )
+        history, history_last, history_length = self.messages(value.get("history"), line, f"{where} history")
         components = {
             str(name): self.matcher(spec, value["components"], [name], line, f"{where} component {name!r}")
             for name, spec in (value.get("components") or {}).items()
@@ -365,6 +392,7 @@ class _FileLoader:
             stream_first_update_within=self.seconds(value, ["stream", "first_update_within"], line),
             stream_within=self.seconds(value, ["stream", "within"], line),
             error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
+            model=self.model_expectation(value["model"], line, where) if "model" in value else None,
         )
 
 
@@ -379,6 +407,9 @@ class _StepValues:
 
     def matcher(self, spec: Any, key: str) -> Matcher:
         return self.loader.matcher(spec, self.value, [key], self.line, self.where)
+
+    def script(self, spec: Any) -> Script:
+        return self.loader.script(spec, {"model": spec}, ["model"], self.line, self.where)
 
 
 def seconds(value: Any) -> float:

@@ -13,9 +13,10 @@ from harness.errors import Location
 from harness.spec.matchers import Matcher
 
 if TYPE_CHECKING:
+    from harness.model.script import Script
     from harness.spec.steps import Step
 
-__all__ = ["Expectation", "FileExpectation", "HasParts", "MessageExpectation", "Scenario"]
+__all__ = ["Expectation", "FileExpectation", "HasParts", "MessageExpectation", "ModelExpectation", "Scenario"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,28 @@ class MessageExpectation:
 
 
 @dataclass(frozen=True)
+class ModelExpectation:
+    """Checks on what the app sent to the scripted model during the last action."""
+
+    calls: int | None = None
+    #: the last call's messages: all of them, the last few, or how many (as for the history)
+    messages: tuple[MessageExpectation, ...] | None = None
+    messages_last: tuple[MessageExpectation, ...] | None = None
+    messages_length: int | None = None
+    #: any other field of the last call's request (temperature, model, tools, ...)
+    fields: dict[str, Matcher] = field(default_factory=dict)
+
+    @property
+    def checks_last(self) -> bool:
+        return (
+            self.messages is not None
+            or self.messages_last is not None
+            or self.messages_length is not None
+            or bool(self.fields)
+        )
+
+
+@dataclass(frozen=True)
 class Expectation:
     """Everything one ``expect`` step checks."""
 
@@ -53,6 +76,8 @@ class Expectation:
     stream_within: float | None = None
     #: the last action made the app raise an error matching this
     error: Matcher | None = None
+    #: what the app sent to the scripted model during the last action
+    model: ModelExpectation | None = None
 
     @property
     def checks_stream(self) -> bool:
@@ -92,12 +117,23 @@ class Scenario:
     app: str | None = None
     url: str | None = None
     chatbot: str | None = None
+    #: the scenario's ``model:`` block: what the scripted model answers (None: no script)
+    model: Script | None = None
     requires_components: tuple[str, ...] = ()
     requires_endpoints: tuple[str, ...] = ()
     requires_gradio: str | None = None
     #: time budgets in seconds from the file's ``timeout:`` (None: the ini key or the default)
     step_timeout: float | None = None
     scenario_timeout: float | None = None
+
+    @property
+    def scripts_model(self) -> bool:
+        """Whether the scenario scripts the model or checks what it was sent (it needs the scripted model)."""
+        from harness.spec.steps import Expect, ModelStep
+
+        return self.model is not None or any(
+            isinstance(s, ModelStep) or (isinstance(s, Expect) and s.expectation.model is not None) for s in self.steps
+        )
 
     def missing_requirements(self, app: HasParts) -> str | None:
         """What ``app`` lacks of what the scenario ``requires`` (None = it has everything)."""

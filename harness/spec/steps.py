@@ -17,6 +17,7 @@ from harness.errors import Location
 from harness.spec.matchers import Matcher
 
 if TYPE_CHECKING:
+    from harness.model.script import Script
     from harness.spec.model import Expectation
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Expect",
     "Feedback",
     "Like",
+    "ModelStep",
     "OnMessage",
     "Retry",
     "SelectExample",
@@ -51,6 +53,10 @@ class StepValues(Protocol):
 
     def matcher(self, spec: Any, key: str) -> Matcher:
         """The matcher written under ``key`` of the step's value."""
+        ...
+
+    def script(self, spec: Any) -> Script:
+        """A ``model:`` block (the scripted model's replies and rules), parsed and checked."""
         ...
 
 
@@ -218,6 +224,17 @@ class Call(Action, kind="call"):
         )
         result = values.matcher(value["result"], "result") if "result" in value else None
         return {"api_name": str(value["api_name"]), "args": args, "result": result}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelStep(Step, kind="model"):
+    """Script the model from here on: the scenario's ``model:`` block is replaced by this one."""
+
+    script: Script
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        return {"script": values.script(value)}
 
 
 @dataclass(frozen=True, kw_only=True)

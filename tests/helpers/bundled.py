@@ -16,10 +16,12 @@ from harness.spec.model import Scenario
 from tests.helpers.forked import runpytest_forked
 from tests.helpers.servers import ROOT
 
-__all__ = ["APPS", "RUNS", "SCENARIOS", "assert_all_pass", "bundled", "run_bundled"]
+__all__ = ["APPS", "LLM_SCENARIOS", "RUNS", "SCENARIOS", "assert_all_pass", "bundled", "run_bundled"]
 
 APPS = {"reference": reference_app, "chat_interface": chat_interface_app}
 SCENARIOS = ROOT / "scenarios"
+#: the scenarios of the model-backed apps (each names its app; they script its model)
+LLM_SCENARIOS = SCENARIOS / "llm"
 # --driver all: per scenario an api item, a browser item and a parity item
 RUNS = 3
 
@@ -31,7 +33,7 @@ def bundled(files: Sequence[str] = ()) -> list[Scenario]:
 
 
 def run_bundled(pytester: pytest.Pytester, *args: str, files: Sequence[str] = ()) -> pytest.RunResult:
-    paths = [str(SCENARIOS / name) for name in files] or [str(SCENARIOS)]
+    paths = [str(SCENARIOS / name) for name in files] or sorted(str(p) for p in SCENARIOS.glob("*.chat.yaml"))
     return runpytest_forked(pytester, "-p", "no:cacheprovider", "-rs", *paths, "--rootdir", str(ROOT), *args)
 
 

@@ -16,7 +16,17 @@ from harness.errors import ActionError
 from harness.gradio.appconfig import AppConfig, Component
 from harness.gradio.clientstate import ClientState
 
-__all__ = ["ICONS", "ICON_NAMES", "MESSAGES", "NOT_IN_TRACKER", "ChatPage", "bubbles", "group_button", "read_value"]
+__all__ = [
+    "ICONS",
+    "ICON_NAMES",
+    "MESSAGES",
+    "NOT_IN_TRACKER",
+    "ChatPage",
+    "bubbles",
+    "group_button",
+    "read_value",
+    "shown_roles",
+]
 
 MESSAGES = ".message-row .flex-wrap > .message"
 CHAT_LOG = "[role=log][aria-label='chatbot conversation']"
@@ -114,11 +124,13 @@ class ChatPage:
         return icon.first
 
     def shown_index(self, position: int) -> int:
-        """Where history message ``position`` is on the page: consecutive messages of one role may share a bubble."""
+        """Where history message ``position`` is on the page: system messages are not shown, and
+        consecutive messages of one role may share a bubble."""
         roles = [m.role for m in self.state.history(self.chatbot)]
-        if len(self.messages() or []) == len(roles):
-            return position
-        return len(bubbles(roles[: position + 1])) - 1
+        before = shown_roles(roles[: position + 1])
+        if len(self.messages() or []) == len(shown_roles(roles)):
+            return len(before) - 1
+        return len(bubbles(before)) - 1
 
     def _why_no_icon(self, action: str, position: int) -> str:
         chatbot = self.chatbot
@@ -148,6 +160,12 @@ class ChatPage:
         """The chat as the page shows it, one message a line (for a failure's artifacts)."""
         lines = [f"{i}. {m['role']}: {m['text']}" for i, m in enumerate(self.messages() or [])]
         return "\n".join(lines) + "\n" if lines else "(the chat is empty)\n"
+
+
+def shown_roles(roles: list[str]) -> list[str]:
+    """The roles of the messages the page shows: Gradio's page never renders system messages
+    (``group_messages`` in js/chatbot/shared/utils.ts skips them)."""
+    return [role for role in roles if role != "system"]
 
 
 def bubbles(roles: list[str]) -> list[str]:

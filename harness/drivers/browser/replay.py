@@ -106,8 +106,9 @@ class Replay:
         elif msg.get("msg") == "process_completed":
             output = msg.get("output") or {}
             streamed = self._generating.pop(event_id, None)
-            if msg.get("success") is not False and "data" not in output and streamed is not None:
-                output = {**output, "data": streamed}  # stopped: the page keeps what had streamed in
+            if "data" not in output and streamed is not None:
+                # stopped, or failed halfway: the page keeps what had streamed in
+                output = {**output, "data": streamed}
             seconds = (entry["t"] - self.started_at.pop(event_id, mark["t"])) / 1000
             self._finished(record, dep, output, errors, seconds, updates=self._updates.pop(event_id, 0))
 
@@ -133,6 +134,8 @@ class Replay:
             record.events.append(EventRecord(dep.id, dep.name, seconds, updates, error))
         if error is not None:
             errors.append(error)
+            if output.get("data"):  # what streamed in before the error stays on the page
+                self.chat.state.apply(dep, list(output["data"]))
             return
         self.chat.state.apply(dep, list(output.get("data") or []))
 

@@ -15,7 +15,7 @@ import re
 import time
 from typing import Any
 
-from harness.drivers.browser.page import ChatPage, bubbles
+from harness.drivers.browser.page import ChatPage, bubbles, shown_roles
 from harness.drivers.browser.replay import Replay
 from harness.errors import ActionError, PageMismatch, TargetError, first_line
 from harness.gradio.appconfig import Dependency
@@ -98,9 +98,10 @@ class Sync:
             raise TargetError(f"the upload of {names} did not finish within {self.timeout:g}s")
 
     def check_page(self, label: str) -> None:
-        """The chatbot on the page must show the history the app sent: same count, same roles."""
+        """The chatbot on the page must show the history the app sent: same count, same roles (but
+        for the system messages, which the page never shows)."""
         chat = self.chat
-        roles = [m.role for m in chat.state.history(chat.chatbot)]
+        roles = shown_roles([m.role for m in chat.state.history(chat.chatbot)])
         # one bubble per message, or one per run of messages of one role (Gradio's default grouping)
         if self.until("shows", [chat.chat().element_handle(), [roles, bubbles(roles)]], SHOWS_WITHIN):
             return
