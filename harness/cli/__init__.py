@@ -10,6 +10,8 @@
 * ``chat-harness record TARGET --steps STEP... [-o FILE]``: run the actions once (API driver by
   default) and write them as a scenario, each followed by an ``expect`` of the history observed
   (``--update-expectations`` on a skeleton); nothing is written when the run fails.
+* ``chat-harness model serve [--script FILE] [--port N]``: the scripted model on its own, for an
+  app the harness does not launch; prints the base URL and the variables to start the app with.
 * ``chat-harness inspect TARGET [--json]``: what a scenario can use in an app (URL, Space id or
   module:attr): its chatbots, the events wired on each, inputs, endpoints, Gradio version and
   mode. Exit code 0 when it could be read (also with no chatbot: the report says so), 1 when not.
@@ -82,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--driver", choices=["api", "browser"], default="api", help="driver that records (default api)"
     )
     record_args.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    model_args = sub.add_parser("model", help="the scripted model, for an app the harness does not launch")
+    model_sub = model_args.add_subparsers(dest="model_command", required=True)
+    serve_args = model_sub.add_parser(
+        "serve", help="serve a model script on a loopback port; print the variables to start the app with"
+    )
+    serve_args.add_argument(
+        "--script", type=Path, default=None, help="YAML file holding a model: block's contents (replies, rules, ...)"
+    )
+    serve_args.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
     if args.command == "run":
         from harness.cli.run import run
@@ -103,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness.cli.record import record
 
         return record(args.target, args.steps, args.output, args.name, args.driver, args.force)
+    if args.command == "model":
+        from harness.cli.model import serve
+
+        return serve(args.script, args.port)
     from harness.cli.schema import schema
 
     return schema()

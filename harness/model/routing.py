@@ -121,7 +121,7 @@ def _patch_requests(module: Any, decide_url: Callable[[str], Decision]) -> Itera
 
 def _lift_hub_offline_mode() -> Iterator[tuple[Any, str, Any]]:
     try:
-        constants = importlib.import_module("huggingface_hub.constants")
+        constants: Any = importlib.import_module("huggingface_hub.constants")
     except ImportError:
         return
     if getattr(constants, "HF_HUB_OFFLINE", False):

@@ -116,12 +116,17 @@ class ScriptedModel:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ScriptedModel:
+    def start(self, port: int = 0) -> ScriptedModel:
+        """Serve on 127.0.0.1:``port`` (0: a free port), in a thread; ``OSError`` if it is taken."""
         import uvicorn
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            raise
         self.port = int(sock.getsockname()[1])
         config = uvicorn.Config(self.asgi(), log_level="critical", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

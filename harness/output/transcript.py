@@ -135,6 +135,8 @@ def transcript(
             item["seconds"] = round(entry.seconds, 4)
             if entry.action is not None:
                 item["action"] = _action(entry.action)
+            if entry.model_calls is not None:
+                item["model_calls"] = [jsonable(call.as_dict()) for call in entry.model_calls]
             if entry.observation is not None:
                 item["observed"] = _observed(entry.observation)
             if entry.error:

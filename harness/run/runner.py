@@ -28,6 +28,7 @@ from harness.spec.model import Expectation, Scenario
 from harness.spec.steps import Action, Call, Expect, ModelStep, Step
 
 if TYPE_CHECKING:
+    from harness.model.calls import ModelCall
     from harness.model.server import ModelRun
 
 __all__ = ["Limits", "RunResult", "StepResult", "Updater", "missing_requirements", "run_scenario"]
@@ -40,6 +41,8 @@ class StepResult:
     action: ActionRecord | None = None
     observation: Observation | None = None
     error: str | None = None
+    #: what the app sent to the scripted model during the step (None: the scripted model is off)
+    model_calls: list[ModelCall] | None = None
 
 
 @dataclass
@@ -155,8 +158,11 @@ def run_scenario(
                         if model is not None and (unanswered := _unanswered(model, step)) is not None:
                             raise unanswered from failed
                         raise
+                    finally:
+                        if model is not None:
+                            entry.model_calls = model.calls_of(step.number)
                     if model is not None:
-                        last_action.model_calls = model.calls_of(step.number)
+                        last_action.model_calls = entry.model_calls
                         if (unanswered := _unanswered(model, step)) is not None:
                             raise unanswered
                     _after_action(step, last_action, scenario, update)

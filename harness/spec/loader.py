@@ -31,7 +31,7 @@ from harness.spec.sandbox import Sandbox
 from harness.spec.schema_messages import kind_of, one_line
 from harness.spec.steps import STEP_TYPES, Expect, Step
 
-__all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_text", "schema", "schema_path"]
+__all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_model_script", "load_text", "schema", "schema_path"]
 
 SCHEMA_FILE = "scenario.schema.json"
 
@@ -114,10 +114,10 @@ class _FileLoader:
 
     # -- documents -----------------------------------------------------------------------------
 
-    def scenarios(self, text: str) -> list[Scenario]:
+    def documents(self, text: str) -> list[Any]:
         yaml = YAML(typ="rt")
         try:
-            documents = list(yaml.load_all(text))
+            return list(yaml.load_all(text))
         except RecursionError:
             raise ScenarioError(
                 f"the file nests mappings and lists more than {MAX_DEPTH} levels deep", self.at(_too_deep_line(text))
@@ -129,6 +129,9 @@ class _FileLoader:
             raise ScenarioError(f"YAML does not parse: {problem}", self.at(line)) from None
         except YAMLError as exc:
             raise ScenarioError(f"YAML does not parse: {exc}", self.at(1)) from None
+
+    def scenarios(self, text: str) -> list[Scenario]:
+        documents = self.documents(text)
         result: list[Scenario] = []
         seen: dict[str, Location] = {}
         for document in documents:
@@ -466,6 +469,20 @@ def load_expectation(value: Any, location: Location, where: str) -> Expectation:
     loader = _FileLoader(location.path)
     loader.validate("$defs/steps/expect", {"expect": value}, location.line, where)
     return loader.expectation(value, location.line, where)
+
+
+def load_model_script(path: str | Path) -> Script:
+    """A YAML file holding what a scenario's ``model:`` block holds (for ``chat-harness model serve``);
+    raises ``ScenarioError`` naming file:line, ``OSError`` when it cannot be read."""
+    name = str(path)
+    loader = _FileLoader(name)
+    documents = [d for d in loader.documents(Path(path).read_text(encoding="utf-8")) if d is not None]
+    if len(documents) != 1:
+        raise ScenarioError("a model script file holds one model: block (replies, rules, ...)", Location(name, 1))
+    (document,) = documents
+    loader.check_data(document)
+    loader.validate("$defs/model_script", document, 1, "model")
+    return loader.script(document, document, [], 1, "model")
 
 
 def load_text(text: str, path: str = "<string>", sandbox: Sandbox | None = None) -> list[Scenario]:
