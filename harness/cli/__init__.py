@@ -84,6 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--driver", choices=["api", "browser"], default="api", help="driver that records (default api)"
     )
     record_args.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    record_args.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="script the model with this file (a model: block's contents) and record what the app sends it",
+    )
     model_args = sub.add_parser("model", help="the scripted model, for an app the harness does not launch")
     model_sub = model_args.add_subparsers(dest="model_command", required=True)
     serve_args = model_sub.add_parser(
@@ -113,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "record":
         from harness.cli.record import record
 
-        return record(args.target, args.steps, args.output, args.name, args.driver, args.force)
+        return record(args.target, args.steps, args.output, args.name, args.driver, args.force, args.model)
     if args.command == "model":
         from harness.cli.model import serve
 

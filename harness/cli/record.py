@@ -60,14 +60,26 @@ def _dump(data: dict[str, Any]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def skeleton(steps: Sequence[str], name: str, target: str, schema: str) -> str:
-    """The YAML text to record into; raises ``RecordingError`` for an invalid action."""
+def _model_block(model: Any) -> list[str]:
+    """A ``model:`` block (plain data) as the lines of a scenario's top-level key."""
+    yaml = YAML()
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump({"model": model}, out)
+    return out.getvalue().rstrip("\n").splitlines()
+
+
+def skeleton(steps: Sequence[str], name: str, target: str, schema: str, model: Any = None) -> str:
+    """The YAML text to record into; raises ``RecordingError`` for an invalid action. With
+    ``model`` (a ``model:`` block's contents), the scenario scripts the model, and each expect
+    also records what the app sent it."""
     actions = [_action(text, number) for number, text in enumerate(steps, start=1)]
     for number, action in enumerate(actions, start=1):
         if "expect" in action:
             raise RecordingError(f"step {number}: record takes actions only; the expectations are what it writes")
+    head = [_dump({"name": name}), *(_model_block(model) if model is not None else [])]
     try:
-        load_text("\n".join([_dump({"name": name}), "steps:", *("  - " + _dump(a) for a in actions)]), "--steps")
+        load_text("\n".join([*head, "steps:", *("  - " + _dump(a) for a in actions)]), "--steps")
     except ScenarioError as exc:
         raise RecordingError(exc.message) from None
     lines = [
@@ -75,22 +87,50 @@ def skeleton(steps: Sequence[str], name: str, target: str, schema: str) -> str:
         f"# Recorded by `chat-harness record` from {shown_target(target)}: each expect holds the history the app "
         "showed.",
         "# Loosen what may vary (content: {contains: ...} / {regex: ...}) before you commit it.",
-        _dump({"name": name}),
+        *head,
         "steps:",
     ]
     for action in actions:
         lines.append("  - " + _dump(action))
         lines.extend(["  - expect:", "      history: []"])
+        if model is not None:
+            lines.append("      model: {calls: 0, last: {messages: []}}")
     return "\n".join(lines) + "\n"
 
 
-def record(target: str, steps: Sequence[str], output: Path, name: str | None, driver: str, force: bool) -> int:
-    """Run the actions once on ``target`` and write them, each followed by the history observed."""
+def _script_data(path: Path, target: str) -> Any:
+    """The contents of a model script file, checked, as plain data for the scenario's ``model:``."""
+    from harness.spec.loader import load_model_script
+    from harness.spec.matchers import plain
+
+    if target.startswith(("http://", "https://")) or ":" not in target:
+        raise RecordingError("--model scripts an app launched in-process: give the app as module:attr")
+    try:
+        load_model_script(path)
+        return plain(YAML(typ="rt").load(path.read_text(encoding="utf-8")))
+    except ScenarioError as exc:
+        raise RecordingError(str(exc)) from None
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def record(
+    target: str,
+    steps: Sequence[str],
+    output: Path,
+    name: str | None,
+    driver: str,
+    force: bool,
+    model: Path | None = None,
+) -> int:
+    """Run the actions once on ``target`` and write them, each followed by the history observed
+    (and, with a ``model`` script file, what the app sent the scripted model)."""
     if output.exists() and not force:
         print(f"chat-harness record: {output} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     try:
-        text = skeleton(steps, name or output.name.split(".")[0], target, schema_path())
+        script = _script_data(model, target) if model is not None else None
+        text = skeleton(steps, name or output.name.split(".")[0], target, schema_path(), script)
     except RecordingError as exc:
         print(f"chat-harness record: {exc}", file=sys.stderr)
         return 1

@@ -112,6 +112,18 @@ class _Proposal:
         for i in range(first + len(have), len(want)):
             self.items.append(((*path, i), "delete", None, want[i]))
 
+    def message_list(self, path: Path_, spec: Any, have: Sequence[Message]) -> None:
+        """A ``history``-shaped expectation (a list, or ``{length, last}``) against ``have``."""
+        if isinstance(spec, list):
+            self.messages(path, spec, have)
+        elif isinstance(spec, Mapping):
+            if "length" in spec and spec["length"] != len(have):
+                self.items.append(((*path, "length"), "set", len(have), spec["length"]))
+            last = spec.get("last")
+            if isinstance(last, list) and last:
+                shown = have[-len(last) :]
+                self.messages((*path, "last"), last, shown, first=len(last) - len(shown))
+
     def message(self, path: Path_, want: Mapping[str, Any], have: Message) -> None:
         if "role" in want:
             self.exact((*path, "role"), want["role"], have.role)
@@ -142,16 +154,7 @@ class _Proposal:
 def propose_expect(value: Mapping[str, Any], seen: Any, errored_just_before: bool) -> list[tuple[Path_, str, Any, Any]]:
     """Edits that make an ``expect`` value hold for ``seen`` (an ``Observation``)."""
     p = _Proposal()
-    history = value.get("history")
-    if isinstance(history, list):
-        p.messages(("history",), history, seen.history)
-    elif isinstance(history, Mapping):
-        if "length" in history and history["length"] != len(seen.history):
-            p.items.append((("history", "length"), "set", len(seen.history), history["length"]))
-        last = history.get("last")
-        if isinstance(last, list) and last:
-            shown = seen.history[-len(last) :]
-            p.messages(("history", "last"), last, shown, first=len(last) - len(shown))
+    p.message_list(("history",), value.get("history"), seen.history)
     for name, spec in (value.get("components") or {}).items():
         p.exact(("components", name), spec, seen.components.get(name))
     if "input" in value:
@@ -165,7 +168,28 @@ def propose_expect(value: Mapping[str, Any], seen: Any, errored_just_before: boo
             p.exact(("error",), value["error"], action.error)
         elif errored_just_before:
             p.items.append((("error",), "set", action.error, None))
+    model = value.get("model")
+    if isinstance(model, Mapping) and action is not None and action.model_calls is not None:
+        _propose_model(p, model, action.model_calls)
     return p.items
+
+
+def _propose_model(p: _Proposal, model: Mapping[str, Any], calls: Sequence[Any]) -> None:
+    """``expect: model:`` from the calls the last action made: their number, and the last one's
+    messages and fields; ``last`` goes when the action made no call."""
+    if "calls" in model and model["calls"] != len(calls):
+        p.items.append((("model", "calls"), "set", len(calls), model["calls"]))
+    last = model.get("last")
+    if not isinstance(last, Mapping):
+        return
+    if not calls:
+        p.items.append((("model", "last"), "delete", None, last))
+        return
+    call = calls[-1]
+    p.message_list(("model", "last", "messages"), last.get("messages"), call.messages)
+    for key, spec in last.items():
+        if key != "messages" and key in call.request:
+            p.exact(("model", "last", key), spec, call.request[key])
 
 
 def _apply(
