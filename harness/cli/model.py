@@ -64,15 +64,20 @@ def serve(script: Path | None, port: int, stop: threading.Event | None = None) -
         print(f"  export {name}={value}")
     print("(huggingface_hub's InferenceClient reads no such variable: give it base_url=, or launch the app")
     print(" in-process with --chat-app, where every client is routed)", flush=True)
-    shown = 0
+    shown: set[int] = set()
+
+    def show_answered() -> None:
+        for call in list(run.calls):
+            if call.answer is not None and call.number not in shown:
+                shown.add(call.number)
+                print(f"{call.describe()} -> {call.answer}" + (f": {call.problem}" if call.problem else ""), flush=True)
+
     try:
         while not stop.wait(0.1):
-            done = [c for c in list(run.calls) if c.answer is not None]
-            for call in done[shown:]:
-                print(f"{call.describe()} -> {call.answer}" + (f": {call.problem}" if call.problem else ""), flush=True)
-            shown = len(done)
+            show_answered()
     except KeyboardInterrupt:
         pass
     finally:
         model.stop()
+        show_answered()
     return 0

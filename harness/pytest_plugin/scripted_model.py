@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.errors import TargetError
 from harness.spec.model import Scenario
 
 if TYPE_CHECKING:  # the server's modules (Starlette) load when an app is launched, not with the plugin
@@ -72,7 +73,11 @@ class ModelService:
             cassette = Cassette(path)
             return ScenarioModel(self.model.begin(cassette=cassette, mode="record"), save_to=cassette)
         if Path(path).is_file():
-            return ScenarioModel(self.model.begin(cassette=Cassette.load(path), mode="replay"))
+            try:
+                cassette = Cassette.load(path)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise TargetError(f"cannot replay the scenario's cassette {path}: {exc}") from None
+            return ScenarioModel(self.model.begin(cassette=cassette, mode="replay"))
         return ScenarioModel(self.model.begin())
 
     def end(self, used: ScenarioModel, secrets: list[str]) -> None:
