@@ -122,6 +122,9 @@ class ScriptedModel:
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # each streamed chunk is its own small write: without this, Nagle's algorithm holds the
+        # second one until the client's delayed ACK (40 ms on Linux); accepted sockets inherit it
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
