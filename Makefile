@@ -47,6 +47,7 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/model.py
 
 clean:
 	rm -rf $(VENV) $(GRADIO5) build *.egg-info

@@ -123,3 +123,50 @@ def test_the_readme_is_short_and_links_every_doc() -> None:
     assert len(README.splitlines()) < 150
     for doc in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{doc.name})" in README, doc.name
+
+
+def _commands() -> list[str]:
+    """Every ``chat-harness`` command, from its argument parser (``model serve`` as two words)."""
+    import argparse
+
+    from harness import cli
+
+    found: list[str] = []
+    original = argparse.ArgumentParser.parse_args
+
+    def capture(parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
+        def walk(p: argparse.ArgumentParser, prefix: str) -> None:
+            for action in p._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        if not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                            found.append(f"{prefix}{name}")
+                        walk(sub, f"{prefix}{name} ")
+
+        walk(parser, "")
+        raise SystemExit(0)
+
+    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign]
+    try:
+        cli.main(["schema"])
+    except SystemExit:
+        pass
+    finally:
+        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    return found
+
+
+def test_the_readme_names_every_command() -> None:
+    commands = _commands()
+    assert "model serve" in commands and "record" in commands
+    for command in commands:
+        assert f"chat-harness {command}" in README, f"the README does not mention chat-harness {command}"
+
+
+@pytest.mark.parametrize("command", [["model", "serve"], ["record"]])
+def test_the_new_command_options_are_in_help(command: list[str]) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *command, "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    flags = ["--script", "--port"] if command == ["model", "serve"] else ["--model"]
+    assert all(flag in shown for flag in flags), shown
