@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from harness.spec.loader import load_file
 from tests.helpers.bundled import LLM_SCENARIOS, RUNS
 from tests.helpers.forked import runpytest_forked
-from tests.helpers.servers import ROOT
+from tests.helpers.servers import ROOT, model_serve
 
 EVENTS = str(LLM_SCENARIOS / "chatbot_events.chat.yaml")
 OPENAI = str(LLM_SCENARIOS / "openai_chat.chat.yaml")
@@ -107,23 +106,8 @@ def test_an_uncovered_model_call_fails_its_step_at_once_naming_the_call(
 @pytest.fixture
 def provider() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A stand-in for the real provider: ``chat-harness model serve`` in a process of its own."""
-    script = Path(__file__).parent / "data" / "provider_stub.yaml"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "model", "serve", "--script", str(script)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    assert first.startswith("scripted model at "), first
-    try:
-        yield first.split()[3], process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.communicate(timeout=10)
+    with model_serve(Path(__file__).parent / "data" / "provider_stub.yaml") as served:
+        yield served
 
 
 def test_a_recording_replays_without_the_provider_and_reports_a_changed_request(

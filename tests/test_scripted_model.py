@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from harness.model.routing import decide, route_model_calls
 from harness.model.script import Script, ScriptState, parse_script, split_chunks
 from harness.model.server import ModelRun, ScriptedModel
 from harness.spec.loader import load_text
-from tests.helpers.servers import ROOT
+from tests.helpers.servers import ROOT, model_serve, serve_model_command
 
 SCRIPT = {
     "rules": [{"when": {"contains": "weather"}, "reply": "Sunny all day."}],
@@ -341,23 +340,12 @@ def test_a_cassette_replays_its_exchanges_in_order_and_shows_a_changed_request(t
 def test_model_serve_prints_the_variables_and_a_line_per_call(tmp_path: Path) -> None:
     script = tmp_path / "stub.yaml"
     script.write_text("rules:\n  - when: {regex: .}\n    reply: Hello from the stub.\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "model", "serve", "--script", str(script)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with model_serve(script) as (base, process):
         assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("scripted model at http://127.0.0.1:")
-        base = first.split()[3]
         lines = [process.stdout.readline() for _ in range(5)]
         assert f"  export OPENAI_BASE_URL={base}/v1\n" in lines and f"  export OLLAMA_HOST={base}\n" in lines
         answer = httpx.post(f"{base}/v1/chat/completions", json={"messages": _user("hi")}, timeout=5)
         assert answer.json()["choices"][0]["message"]["content"] == "Hello from the stub."
-    finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert process.returncode == 0
@@ -368,7 +356,7 @@ def test_model_serve_refuses_a_bad_script(tmp_path: Path) -> None:
     script = tmp_path / "bad.yaml"
     script.write_text("replies: [{error: 99}]\n")
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "model", "serve", "--script", str(script)],
+        serve_model_command(script),
         cwd=ROOT,
         capture_output=True,
         text=True,

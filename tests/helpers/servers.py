@@ -15,7 +15,7 @@ from typing import Any
 from harness.target.inprocess import free_port
 from harness.target.readiness import wait_until_ready
 
-__all__ = ["ROOT", "served", "stop", "wait_until_listening"]
+__all__ = ["ROOT", "model_serve", "serve_model_command", "served", "stop", "wait_until_listening"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 
@@ -76,3 +76,26 @@ def wait_until_listening(port: int, timeout: float, process: subprocess.Popen[An
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:g}s")
         time.sleep(0.05)  # polling a condition with a deadline
+
+
+def serve_model_command(script: Path) -> list[str]:
+    """``chat-harness model serve`` with a script file, as a command line."""
+    return [sys.executable, "-m", "harness.cli", "model", "serve", "--script", str(script)]
+
+
+@contextmanager
+def model_serve(script: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``chat-harness model serve`` in a process of its own: its base URL (read from its first line)
+    and the process, whose further output the caller may read; stopped afterwards."""
+    process = subprocess.Popen(
+        serve_model_command(script), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("scripted model at http://127.0.0.1:"), first
+        yield first.split()[3], process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=10)
