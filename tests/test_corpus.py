@@ -163,7 +163,7 @@ def test_validate_goes_on_past_every_bad_file_and_sums_up(
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert len(lines) == len(STATIC) + 1 and all(line.startswith("tests/data/bad/") for line in lines[:-1])
-    valid = len(list((HERE.parent / "scenarios").glob("*.chat.yaml")))
+    valid = len(list((HERE.parent / "scenarios").rglob("*.chat.yaml")))
     assert lines[-1].startswith(f"{valid} valid, {len(STATIC)} invalid file(s); ")
     assert "Traceback" not in out.out + out.err
 

@@ -247,8 +247,18 @@ def test_nothing_but_model_calls_leaves_the_machine(routed: ScriptedModel, monke
 
     import asyncio
 
-    with pytest.raises(httpx.ConnectError, match="chat-harness refused"):
-        asyncio.run(get_async())
+    raised: list[BaseException] = []
+
+    def in_a_thread() -> None:  # a thread of its own: this one may hold pytest-playwright's event loop
+        try:
+            asyncio.run(get_async())
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join(10)
+    assert isinstance(raised[0], httpx.ConnectError) and "chat-harness refused" in str(raised[0])
     assert all(str(address[0]).startswith("127.") for address in attempts if isinstance(address, tuple))
     assert requests.get(f"{routed.base_url}/anything", timeout=5).status_code == 404  # loopback passes
 

@@ -207,6 +207,23 @@ def test_record_writes_a_scenario_that_passes_on_both_drivers(app: str, runner: 
     result.assert_outcomes(passed=3)
 
 
+def test_record_with_a_model_script_writes_what_the_app_sent_the_model(runner: pytest.Pytester) -> None:
+    (runner.path / "model.yaml").write_text("replies: [First answer., Second answer.]\n")
+    app = "fixtures.openai_chat_app:demo"
+    steps = ["send: Tell me a fact", "retry", "undo"]
+    done = _record(runner.path, app, "--model", "model.yaml", "--steps", *steps, "-o", "fact.chat.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (runner.path / "fact.chat.yaml").read_text()
+    assert "model:\n  replies:\n  - First answer.\n  - Second answer.\n" in text
+    sent = "{messages: [{role: system, content: You are helpful AI.}, {role: user, content: Tell me a fact}]}"
+    assert text.count(f"model: {{calls: 1, last: {sent}}}") == 2  # the send and the retry
+    assert text.count("model: {calls: 0}") == 1  # undo calls no model: its last: went
+    result = runpytest_forked(runner, str(runner.path / "fact.chat.yaml"), "--rootdir", str(ROOT), "--chat-app", app)
+    result.assert_outcomes(passed=1)
+    refused = _record(runner.path, "http://127.0.0.1:9/", "--model", "model.yaml", "--steps", "send: hi")
+    assert refused.returncode == 1 and "--model scripts an app launched in-process" in refused.stderr
+
+
 def test_record_refuses_bad_steps_and_writes_nothing_when_the_run_fails(tmp_path: Path) -> None:
     done = _record(tmp_path, "fixtures.reference_app:demo", "--steps", "send: hi", "choose")
     assert done.returncode == 1 and "step 2: unknown step 'choose'" in done.stderr

@@ -43,6 +43,7 @@
   // event the server took gets a message (estimation, process_starts) at once, so one that got none
   // for longer than a loaded machine could take is not listened for either (seen on 6.31: a custom
   // feedback option's second join, with the page's stream still open, waited out a 30 s step).
+  const LISTEN_GRACE_MS = 2000;
   const SILENT_GRACE_MS = 5000;
   function unheard(call, key) {
     if (!call.joined) return false;
@@ -225,10 +226,13 @@
   // after `timeoutMs`. It is checked when something changes (a call, a streamed message, the DOM)
   // and, for conditions that turn true with time alone (an unheard call), every `recheckMs`.
   // A condition given as {now, quiet} is true at once when `now` holds, or when `quiet` has held quietly.
-  h.until = (name, args, quietMs, timeoutMs, recheckMs) => new Promise((resolve) => {
+  // A condition that throws ends the wait at once with its error (a wait that could never end else).
+  h.until = (name, args, quietMs, timeoutMs, recheckMs) => new Promise((resolve, reject) => {
     const condition = conditions[name];
-    const atOnce = condition.now || (() => false);
-    const quietly = condition.quiet || condition;
+    let broken = null;
+    const guard = (fn) => (...a) => { try { return fn(...a); } catch (e) { broken = broken || e; return true; } };
+    const atOnce = guard(condition.now || (() => false));
+    const quietly = guard(condition.quiet || condition);
     const test = (...a) => atOnce(...a) || quietly(...a);
     let timer = null;
     let done = false;
@@ -241,7 +245,8 @@
       clearInterval(recheck);
       observer.disconnect();
       waiters.delete(wake);
-      resolve(ok);
+      if (broken) reject(broken);
+      else resolve(ok);
     };
     const check = () => { if (test(...args)) finish(true); };
     function wake() {
