@@ -218,6 +218,20 @@ def test_routing_decides_by_route_and_host() -> None:
     blocked = decide("https://huggingface.co/api/models/x", 5000)
     assert blocked.action == "block" and "not a model route" in blocked.reason
     assert decide("https://huggingface.co/api/models/x", 5000, outside_allowed=True).action == "pass"
+    # the session's remote targets (and the Hub resolving a Space) are reached by the harness itself
+    assert decide("https://acme-chat.hf.space/gradio_api/info", 5000, allowed_hosts={"acme-chat.hf.space"}).action == (
+        "pass"
+    )
+
+
+def test_the_session_lets_the_harness_reach_its_remote_targets() -> None:
+    from harness.pytest_plugin.scripted_model import ModelService
+
+    service = ModelService("script")
+    service.allow("https://Acme-Chat.hf.space/")
+    service.allow("chat.example.com:8443")
+    assert service.allowed_hosts == {"acme-chat.hf.space", "chat.example.com"}
+    assert decide("https://chat.example.com:8443/config", 1, allowed_hosts=service.allowed_hosts).action == "pass"
 
 
 def test_nothing_but_model_calls_leaves_the_machine(routed: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:

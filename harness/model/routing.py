@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harness.model.protocols import protocol_of
 from harness.model.server import UPSTREAM_HEADER
 
-__all__ = ["PLACEHOLDER_VARIABLES", "BlockedRequest", "Decision", "decide", "route_model_calls"]
+__all__ = ["PLACEHOLDER_VARIABLES", "BlockedRequest", "Decision", "decide", "host_of", "route_model_calls"]
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 #: set when missing, so that the SDKs construct their clients; the scripted model ignores them
@@ -47,12 +47,13 @@ class Decision:
     reason: str = ""
 
 
-def decide(url: str, model_port: int, outside_allowed: bool = False) -> Decision:
-    """Where a request to ``url`` goes while the scripted model (on ``model_port``) is on."""
+def decide(url: str, model_port: int, outside_allowed: bool = False, allowed_hosts: Collection[str] = ()) -> Decision:
+    """Where a request to ``url`` goes while the scripted model (on ``model_port``) is on; the
+    ``allowed_hosts`` (the session's remote targets, reached by the harness itself) pass."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     loopback = host in LOOPBACK or host.startswith("127.")
-    if loopback and parts.port == model_port:
+    if (loopback and parts.port == model_port) or host in allowed_hosts:
         return Decision("pass")
     if protocol_of(parts.path) is not None:
         upstream = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
@@ -68,6 +69,11 @@ def decide(url: str, model_port: int, outside_allowed: bool = False) -> Decision
             "model route (.../chat/completions, /api/chat)"
         ),
     )
+
+
+def host_of(url: str) -> str:
+    """The host name of ``url`` as ``decide`` compares it."""
+    return (urlsplit(url if "://" in url else f"//{url}").hostname or "").lower()
 
 
 def _patch_httpx(module: Any, decide_url: Callable[[str], Decision]) -> Iterator[tuple[Any, str, Any]]:
@@ -138,14 +144,17 @@ PATCHES: dict[str, Callable[[Any, Callable[[str], Decision]], Iterator[tuple[Any
 
 
 @contextmanager
-def route_model_calls(model_port: int, outside_allowed: bool = False, placeholders: bool = True) -> Iterator[None]:
+def route_model_calls(
+    model_port: int, outside_allowed: bool = False, placeholders: bool = True, allowed_hosts: Collection[str] = ()
+) -> Iterator[None]:
     """While inside: this process's model calls go to the scripted model on ``model_port``, and
-    no other request leaves the machine (unless ``outside_allowed``, for recording)."""
+    no other request leaves the machine (unless ``outside_allowed``, for recording) but to the
+    ``allowed_hosts`` (a set the caller may add to while inside)."""
     restore: list[tuple[Any, str, Any]] = []
     set_here: list[str] = []
 
     def decide_url(url: str) -> Decision:
-        return decide(url, model_port, outside_allowed)
+        return decide(url, model_port, outside_allowed, allowed_hosts)
 
     try:
         for name, patch in PATCHES.items():

@@ -42,6 +42,8 @@ class ModelService:
         self.mode = mode
         self.model: ScriptedModel | None = None
         self._routing = contextlib.ExitStack()
+        #: the hosts of the session's remote targets: the harness's own requests to them pass
+        self.allowed_hosts: set[str] = set()
 
     @property
     def on(self) -> bool:
@@ -57,8 +59,21 @@ class ModelService:
         self.model = ScriptedModel().start()
         recording = self.mode == "record"
         self._routing.enter_context(
-            route_model_calls(self.model.port, outside_allowed=recording, placeholders=not recording)
+            route_model_calls(
+                self.model.port,
+                outside_allowed=recording,
+                placeholders=not recording,
+                allowed_hosts=self.allowed_hosts,
+            )
         )
+
+    def allow(self, url: str) -> None:
+        """Let the harness reach ``url``'s host while the routing is on (a remote target of the
+        session, or the Hub that resolves a Space)."""
+        from harness.model.routing import host_of
+
+        if host := host_of(url):
+            self.allowed_hosts.add(host)
 
     def begin(self, scenario: Scenario) -> ScenarioModel:
         """A new run of the scripted model for ``scenario`` (raises ``ValueError`` for a cassette
