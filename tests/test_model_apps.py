@@ -95,6 +95,9 @@ def test_an_uncovered_model_call_fails_its_step_at_once_naming_the_call(
         )
         == 2
     )
+    shown = (report / "report.html").read_text()
+    assert "model call 1: 2 message(s) sent to https://api.openai.com/v1/chat/completions" in shown
+    assert "(no rule or queued reply covers it" in shown
     for transcript in (report / "transcripts").glob("*.json"):
         data = json.loads(transcript.read_text())
         if data["driver"] in ("api", "browser"):
