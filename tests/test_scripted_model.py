@@ -277,6 +277,98 @@ def test_nothing_but_model_calls_leaves_the_machine(routed: ScriptedModel, monke
     assert requests.get(f"{routed.base_url}/anything", timeout=5).status_code == 404  # loopback passes
 
 
+def test_a_proxy_in_the_environment_never_carries_a_model_call(
+    model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx and requests pick a proxy by the request's first URL: a routed call must not go through it."""
+    import requests
+    from openai import OpenAI
+
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen()
+    proxy.settimeout(0.2)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.getsockname()[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    _run(model, {"rules": [{"when": {"regex": "."}, "reply": "direct"}]})
+    try:
+        with route_model_calls(model.port):
+            reply = OpenAI(max_retries=0, timeout=5).chat.completions.create(messages=_user("hi"), model="m")
+            url = "https://api.openai.com/v1/chat/completions"
+            posted = requests.post(url, json={"messages": _user("x")}, timeout=5)
+            sent = httpx.Client(timeout=5).post(url, json={"messages": _user("x")})
+        assert reply.choices[0].message.content == "direct"
+        assert posted.json()["choices"][0]["message"]["content"] == sent.json()["choices"][0]["message"]["content"]
+        with pytest.raises(TimeoutError):
+            proxy.accept()  # nobody came to the proxy
+    finally:
+        proxy.close()
+
+
+def test_clients_the_routing_does_not_patch_are_refused_at_the_socket(routed: ScriptedModel) -> None:
+    import urllib.error
+    import urllib.request
+
+    started = time.perf_counter()
+    with pytest.raises(urllib.error.URLError, match=r"chat-harness refused a connection to 192\.0\.2\.1:80"):
+        urllib.request.urlopen("http://192.0.2.1/", timeout=5)  # TEST-NET-1: nothing answers there anyway
+    assert time.perf_counter() - started < 1.0
+    with socket.create_connection(("127.0.0.1", routed.port), timeout=5):  # loopback still connects
+        pass
+
+
+def test_only_real_loopback_names_count_as_loopback() -> None:
+    assert decide("http://127.foo.example/x", 5000).action == "block"
+    assert decide("http://127.0.0.5:8000/x", 5000).action == "pass"
+    assert decide("http://[::1]:8000/x", 5000).action == "pass"
+    # a model route is the script's even on a host the harness may reach for the session
+    assert decide("https://api.example.com/v1/chat/completions", 5000, allowed_hosts={"api.example.com"}).action == (
+        "model"
+    )
+
+
+def test_tool_call_arguments_must_be_a_mapping() -> None:
+    text = "name: s\nmodel: [{tool_calls: [{name: f, arguments: 'not json'}]}]\nsteps:\n  - send: hi\n"
+    with pytest.raises(ScenarioError, match="tool_calls arguments must be a mapping or the JSON text of one"):
+        load_text(text, "s.chat.yaml")
+
+
+def test_a_scenario_that_only_checks_the_model_replays_its_cassette(tmp_path: Path, model: ScriptedModel) -> None:
+    from harness.pytest_plugin.scripted_model import ModelService
+
+    (scenario,) = load_text(
+        "name: checks\nsteps:\n  - send: hi\n  - expect: {model: {calls: 1}}\n", str(tmp_path / "c.chat.yaml")
+    )
+    assert scenario.scripts_model and not scenario.has_script
+    path = cassette_path(scenario.location.path, scenario.name)
+    Cassette(path).save([])
+    service = ModelService("script")
+    service.model = model
+    assert service.begin(scenario).run.mode == "replay"
+    service.model = None
+
+
+def test_a_model_call_the_script_refused_outside_any_step_fails_the_next_step(model: ScriptedModel) -> None:
+    """A call made while the session opened (the app's load event) is not lost: the next step fails on it."""
+    from harness.errors import ModelCallUnanswered
+    from harness.run.runner import run_scenario
+    from tests.helpers.scripted import ScriptedDriver
+
+    (scenario,) = load_text("name: s\nmodel: [Hello.]\nsteps:\n  - send: hi\n", "s.chat.yaml")
+    run = model.begin(scenario.model)
+    run.state.position = 1  # the queue is used up: the call below is not covered
+    httpx.post(f"{model.base_url}/v1/chat/completions", json={"messages": _user("on load")})
+    driver = ScriptedDriver()
+    driver.open(scenario)
+    with pytest.raises(ModelCallUnanswered) as caught:
+        run_scenario(scenario, driver, model=run)
+    assert "during step 1 (send) (it came between steps, or while the session opened)" in str(caught.value)
+    assert "last user message 'on load'" in caught.value.detail
+    assert run.unreported_problems() == []  # told once
+
+
 def test_the_routing_is_undone_afterwards(model: ScriptedModel) -> None:
     original = httpx.HTTPTransport.handle_request
     with route_model_calls(model.port):
@@ -341,20 +433,21 @@ def test_a_model_step_and_expectation_load() -> None:
 def test_a_cassette_replays_its_exchanges_in_order_and_shows_a_changed_request(tmp_path: Path) -> None:
     path = cassette_path(tmp_path / "chat.chat.yaml", "a scenario: with/odd chars")
     assert path == tmp_path / "cassettes" / "chat.chat" / "a-scenario-with-odd-chars.json"
-    request = {"model": "m", "messages": _user("hi"), "stream": True}
+    secret = "sk-secret-0123456789abcdef"
+    request = {"model": "m", "messages": _user(f"my key is {secret}"), "stream": True}
     body = 'data: {"a": 1}\n\ndata: [DONE]\n\n'
     cassette = Cassette(path)
     cassette.record(Exchange.of(0, "openai", "/v1/chat/completions", request, 200, "text/event-stream", body.encode()))
-    cassette.save(secrets=["hi"])
-    assert '"[secret]"' in path.read_text()  # a secret the bodies hold is blanked
-    loaded = Cassette.load(path)
+    cassette.save(secrets=[secret])
+    assert secret not in path.read_text() and "my key is ***" in path.read_text()  # a secret a body holds is masked
     exchange, _ = Cassette(
         path, [Exchange.of(0, "openai", "/x", request, 200, "text/event-stream", body.encode())]
     ).replay(0, "openai", request)
     assert exchange is not None and exchange.parts() == ['data: {"a": 1}\n\n', "data: [DONE]\n\n"]
+    loaded = Cassette.load(path)
     missing, why = loaded.replay(0, "openai", {**request, "messages": _user("bye")})
     assert missing is None and "differs from the request recorded" in why
-    assert '-      "content": "[secret]"' in why and '+      "content": "bye"' in why
+    assert '-      "content": "my key is ***"' in why and '+      "content": "bye"' in why
     assert loaded.replay(1, "openai", request)[1].startswith("is not in the cassette")
 
 

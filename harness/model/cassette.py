@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.output.secrets import redact
+
 __all__ = ["Cassette", "Exchange", "cassette_path"]
 
 FORMAT = 1
@@ -84,13 +86,11 @@ class Cassette:
             self.exchanges.sort(key=lambda e: e.number)
 
     def save(self, secrets: list[str]) -> None:
-        """Write the file; any of ``secrets`` that a body holds is blanked first."""
+        """Write the file; any of ``secrets`` that a body holds is masked first."""
         text = json.dumps(
             {"format": FORMAT, "exchanges": [asdict(e) for e in self.exchanges]}, indent=1, ensure_ascii=False
         )
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "[secret]")
+        text = redact(text, secrets)  # every form a secret takes (JSON-escaped, URL-encoded, ...)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(text + "\n", encoding="utf-8")
 

@@ -10,13 +10,18 @@ when missing, as placeholders the scripted model ignores. ``huggingface_hub``'s 
 (``HF_HUB_OFFLINE``, which refuses every request it makes, model calls included) is lifted while
 the routing is on: the routing itself keeps every request on this machine.
 
-Not covered: clients on other stacks (``aiohttp``, ``urllib``, gRPC); their requests are not seen.
+Clients on other stacks (``aiohttp``, ``urllib``, gRPC) are not routed: a socket-level guard
+refuses their connections to addresses that are not loopback (while the session has no remote
+target of its own; see ``_Backstop``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import ipaddress
 import os
+import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,14 +57,14 @@ def decide(url: str, model_port: int, outside_allowed: bool = False, allowed_hos
     ``allowed_hosts`` (the session's remote targets, reached by the harness itself) pass."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    loopback = host in LOOPBACK or host.startswith("127.")
-    if (loopback and parts.port == model_port) or host in allowed_hosts:
+    loopback = is_loopback(host)
+    if loopback and parts.port == model_port:
         return Decision("pass")
-    if protocol_of(parts.path) is not None:
+    if protocol_of(parts.path) is not None:  # before the allowed hosts: a model call is always the script's
         upstream = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
         target = urlunsplit(("http", f"127.0.0.1:{model_port}", parts.path, parts.query, ""))
         return Decision("model", target, upstream)
-    if loopback or outside_allowed:
+    if loopback or outside_allowed or host in allowed_hosts:
         return Decision("pass")
     return Decision(
         "block",
@@ -71,6 +76,17 @@ def decide(url: str, model_port: int, outside_allowed: bool = False, allowed_hos
     )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, as a URL gives it) is this machine's loopback."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def host_of(url: str) -> str:
     """The host name of ``url`` as ``decide`` compares it."""
     return (urlsplit(url if "://" in url else f"//{url}").hostname or "").lower()
@@ -79,32 +95,50 @@ def host_of(url: str) -> str:
 def _patch_httpx(module: Any, decide_url: Callable[[str], Decision]) -> Iterator[tuple[Any, str, Any]]:
     """Patch one httpx-like module's default transports; yields what to restore."""
 
-    def rewrite(request: Any) -> None:
+    def rewrite(request: Any) -> bool:
+        """Whether the request now goes to the scripted model (raises for one that may not go out)."""
         if request.extensions.get("chat_harness_direct"):
-            return
+            return False
         decision = decide_url(str(request.url))
         if decision.action == "block":
             raise module.ConnectError(decision.reason, request=request)
-        if decision.action == "model":
-            request.url = module.URL(decision.url)
-            request.headers[UPSTREAM_HEADER] = decision.upstream
-            request.headers["host"] = request.url.netloc.decode("ascii")
+        if decision.action != "model":
+            return False
+        request.url = module.URL(decision.url)
+        request.headers[UPSTREAM_HEADER] = decision.upstream
+        request.headers["host"] = request.url.netloc.decode("ascii")
+        return True
 
     sync_cls, async_cls = module.HTTPTransport, module.AsyncHTTPTransport
     sync_original, async_original = sync_cls.handle_request, async_cls.handle_async_request
+    # the client chose its transport by the request's first URL: one with a proxy (HTTPS_PROXY) would
+    # carry the rewritten request out through the proxy, so routed requests take a direct one
+    direct: dict[Any, Any] = {}
 
     def handle_request(self: Any, request: Any) -> Any:
-        rewrite(request)
+        if rewrite(request) and _has_proxy(self):
+            transport = direct.setdefault("sync", sync_cls())
+            return sync_original(transport, request)
         return sync_original(self, request)
 
     async def handle_async_request(self: Any, request: Any) -> Any:
-        rewrite(request)
+        if rewrite(request) and _has_proxy(self):
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            transport = direct.setdefault(loop, async_cls())  # a pool belongs to one event loop
+            return await async_original(transport, request)
         return await async_original(self, request)
 
     sync_cls.handle_request = handle_request
     async_cls.handle_async_request = handle_async_request
     yield sync_cls, "handle_request", sync_original
     yield async_cls, "handle_async_request", async_original
+
+
+def _has_proxy(transport: Any) -> bool:
+    """Whether an httpx transport sends through a proxy (its pool is a proxy pool)."""
+    return "Proxy" in type(getattr(transport, "_pool", None)).__name__
 
 
 def _patch_requests(module: Any, decide_url: Callable[[str], Decision]) -> Iterator[tuple[Any, str, Any]]:
@@ -119,6 +153,7 @@ def _patch_requests(module: Any, decide_url: Callable[[str], Decision]) -> Itera
             request.url = decision.url
             request.headers[UPSTREAM_HEADER] = decision.upstream
             request.headers.pop("Host", None)
+            kwargs["proxies"] = {}  # straight to the scripted model, never through a proxy
         return original(self, request, *args, **kwargs)
 
     adapter.send = send
@@ -133,6 +168,45 @@ def _lift_hub_offline_mode() -> Iterator[tuple[Any, str, Any]]:
     if getattr(constants, "HF_HUB_OFFLINE", False):
         constants.HF_HUB_OFFLINE = False
         yield constants, "HF_HUB_OFFLINE", True
+
+
+class _Backstop:
+    """A socket-level guard under the patched clients: while on, a connection this process opens
+    to an address that is not loopback is refused (clients the routing does not patch: urllib,
+    aiohttp, ...). It stands aside while the session has remote targets, whose addresses a name
+    does not pin down. Python's audit hooks cannot be removed: it is installed once, then switched."""
+
+    def __init__(self) -> None:
+        self.on = 0
+        self.allowed_hosts: Collection[str] = ()
+        self.installed = False
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "socket.connect" or not self.on or self.allowed_hosts:
+            return
+        address = args[1] if len(args) > 1 else None
+        if not isinstance(address, tuple) or not address or is_loopback(str(address[0])):
+            return
+        raise ConnectionRefusedError(
+            f"chat-harness refused a connection to {address[0]}:{address[1] if len(address) > 1 else '?'}: while "
+            "the scripted model is on, nothing but model calls leaves this machine"
+        )
+
+
+_BACKSTOP = _Backstop()
+
+
+@contextmanager
+def _socket_backstop(allowed_hosts: Collection[str]) -> Iterator[None]:
+    if not _BACKSTOP.installed:
+        sys.addaudithook(_BACKSTOP)
+        _BACKSTOP.installed = True
+    _BACKSTOP.on += 1
+    _BACKSTOP.allowed_hosts = allowed_hosts
+    try:
+        yield
+    finally:
+        _BACKSTOP.on -= 1
 
 
 #: the client libraries routed, and how
@@ -156,7 +230,10 @@ def route_model_calls(
     def decide_url(url: str) -> Decision:
         return decide(url, model_port, outside_allowed, allowed_hosts)
 
+    backstop = contextlib.ExitStack()
     try:
+        if not outside_allowed:
+            backstop.enter_context(_socket_backstop(allowed_hosts))
         for name, patch in PATCHES.items():
             try:
                 module = importlib.import_module(name)
@@ -171,6 +248,7 @@ def route_model_calls(
                     set_here.append(variable)
         yield
     finally:
+        backstop.close()
         for owner, attribute, original in reversed(restore):
             setattr(owner, attribute, original)
         for variable in set_here:

@@ -102,8 +102,15 @@ def split_chunks(text: str, size: int | None) -> list[str]:
 
 def _tool_call(spec: Mapping[str, Any]) -> ToolCall:
     arguments = spec.get("arguments", {})
-    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-    return ToolCall(str(spec["name"]), text)
+    if isinstance(arguments, str):
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"tool_calls arguments must be a mapping or the JSON text of one, got {arguments!r}")
+        return ToolCall(str(spec["name"]), arguments)
+    return ToolCall(str(spec["name"]), json.dumps(arguments, ensure_ascii=False))
 
 
 def _seconds(value: Any, key: str) -> float | None:

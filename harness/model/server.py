@@ -41,6 +41,8 @@ UPSTREAM_HEADER = "x-chat-harness-upstream"
 #: how long a scripted ``hang`` lasts at most when nothing ends the run
 HANG_LIMIT = 600.0
 _NO_RETRY = {"x-should-retry": "false"}
+#: what record mode passes on to the provider: the credentials and the account, no other header
+FORWARDED_HEADERS = ("authorization", "content-type", "api-key", "openai-organization", "openai-project")
 
 
 class _CutStream(Exception):
@@ -68,13 +70,17 @@ class ModelRun:
         self.step: int | None = None
         self.ended = False
         self._lock = threading.Lock()
+        self._reported: set[int] = set()
+        self._forwards = 0  # record mode: exchanges still being relayed
+        self._forwarded = threading.Condition(self._lock)
 
     def use(self, script: Script) -> None:
         """Play ``script`` from now on (a ``model`` step): its queue starts from the first reply."""
         with self._lock:
             self.state = ScriptState(script)
 
-    def begin_step(self, number: int) -> None:
+    def begin_step(self, number: int | None) -> None:
+        """Calls from now on belong to step ``number`` (None: between steps)."""
         with self._lock:
             self.step = number
 
@@ -85,6 +91,28 @@ class ModelRun:
     def problems_of(self, step: int) -> list[ModelCall]:
         return [c for c in self.calls_of(step) if c.problem is not None]
 
+    def unreported_problems(self) -> list[ModelCall]:
+        """The calls the script could not answer that nobody has been told of yet, whenever they
+        came (during a step, while the session opened, between steps); they count as told now."""
+        with self._lock:
+            found = [c for c in self.calls if c.problem is not None and c.number not in self._reported]
+            self._reported.update(c.number for c in found)
+            return found
+
+    def wait_for_forwards(self, timeout: float) -> None:
+        """Until the exchanges being relayed from the provider are recorded (record mode)."""
+        with self._forwarded:
+            self._forwarded.wait_for(lambda: self._forwards == 0, timeout)
+
+    def _forward_started(self) -> None:
+        with self._lock:
+            self._forwards += 1
+
+    def _forward_done(self) -> None:
+        with self._forwarded:
+            self._forwards -= 1
+            self._forwarded.notify_all()
+
     def end(self) -> None:
         self.ended = True
 
@@ -94,9 +122,9 @@ class ModelRun:
             self.calls.append(call)
             return call
 
-    def _answer(self, call: ModelCall) -> Reply | None:
+    def _answer(self, call: ModelCall) -> tuple[Reply | None, Script]:
         with self._lock:
-            return self.state.answer(last_user_text(call.messages))
+            return self.state.answer(last_user_text(call.messages)), self.state.script
 
     def _coverage(self) -> str:
         with self._lock:
@@ -195,9 +223,14 @@ class ScriptedModel:
             return await self._forward(run, call, request, upstream, path, started)
         if run.mode == "replay":
             return self._replay(run, call, started)
-        reply = run._answer(call)
+        reply, script = run._answer(call)
         if reply is None:
             call.problem = f"no rule or queued reply covers it (the script has {run._coverage()})"
+            if not script.rules and not script.replies and run.cassette is None:
+                call.problem += (
+                    "; give the scenario a model: block, record a cassette with --chat-model record, or let the "
+                    "app reach its model with --chat-model off"
+                )
             call.answer = "refused: uncovered"
             call.seconds = time.perf_counter() - started
             message = f"chat-harness: the model script does not cover {call.describe()}: {call.problem}"
@@ -206,12 +239,12 @@ class ScriptedModel:
         if reply.hang:
             await _hang(run)
             call.seconds = time.perf_counter() - started
-            return JSONResponse(error_body(protocol, 504, "chat-harness: a scripted hang ended"), 504)
+            body = error_body(protocol, 504, "chat-harness: a scripted hang ended")
+            return JSONResponse(body, 504, headers=_NO_RETRY)  # not retried into the next scenario
         if reply.error is not None:
             message = reply.message or f"chat-harness: scripted error {reply.error}"
             call.seconds = time.perf_counter() - started
             return JSONResponse(error_body(protocol, reply.error, message), status_code=reply.error, headers=_NO_RETRY)
-        script = run.state.script
         if not call.stream:
             call.seconds = time.perf_counter() - started
             return JSONResponse(whole(protocol, body, reply, call.number))
@@ -219,7 +252,7 @@ class ScriptedModel:
         delay = script.delay_of(reply)
         # the cut counts text chunks: the role event comes first on the OpenAI stream
         cut = None if reply.cut_after is None else reply.cut_after + (1 if protocol == "openai" else 0)
-        return StreamingResponse(_paced(parts, delay, cut, call, started), media_type=stream_media_type(protocol))
+        return StreamingResponse(_paced(parts, delay, cut, call, started, run), media_type=stream_media_type(protocol))
 
     def _replay(self, run: ModelRun, call: ModelCall, started: float) -> Response:
         assert run.cassette is not None
@@ -234,7 +267,7 @@ class ScriptedModel:
         if not exchange.streamed:
             return Response(exchange.body, status_code=exchange.status, media_type=exchange.content_type)
         return StreamingResponse(
-            _paced(exchange.parts(), 0.0, None, call, started),
+            _paced(exchange.parts(), 0.0, None, call, started, run),
             status_code=exchange.status,
             media_type=exchange.content_type,
         )
@@ -250,21 +283,22 @@ class ScriptedModel:
         if upstream is None:
             call.problem = "recording needs the provider's address, and this call came without one"
             return JSONResponse(error_body(call.protocol, 400, f"chat-harness: {call.problem}"), 400)
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type", "api-key")
-        }
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
         client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0))
+        query = f"?{request.url.query}" if request.url.query else ""
         upstream_request = client.build_request(
             "POST",
-            upstream + path,
+            upstream + path + query,
             content=await request.body(),
             headers=headers,
             extensions={"chat_harness_direct": True},
         )
+        run._forward_started()
         try:
             response = await client.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
             await client.aclose()
+            run._forward_done()
             call.problem = f"the provider at {upstream} could not be reached: {exc}"
             return JSONResponse(error_body(call.protocol, 502, f"chat-harness: {call.problem}"), 502)
         content_type = response.headers.get("content-type", "application/json")
@@ -279,8 +313,6 @@ class ScriptedModel:
                     received.append(piece)
                     yield piece
             finally:
-                await response.aclose()
-                await client.aclose()
                 call.seconds = time.perf_counter() - started
                 cassette.record(
                     Exchange.of(
@@ -293,17 +325,22 @@ class ScriptedModel:
                         b"".join(received),
                     )
                 )
+                run._forward_done()
+                await response.aclose()
+                await client.aclose()
 
         return StreamingResponse(relay(), status_code=response.status_code, media_type=content_type)
 
 
 async def _paced(
-    parts: list[str], delay: float, cut: int | None, call: ModelCall, started: float
+    parts: list[str], delay: float, cut: int | None, call: ModelCall, started: float, run: ModelRun
 ) -> AsyncIterator[bytes]:
     try:
         for i, part in enumerate(parts):
             if cut is not None and i >= cut:
                 raise _CutStream(f"the script cut the stream after {i} part(s)")
+            if run.ended:  # a slow stream does not run on into the next scenario
+                raise _CutStream("the scenario ended")
             if i and delay:
                 await asyncio.sleep(delay)
             if call.first_chunk is None:

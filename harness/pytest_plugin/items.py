@@ -205,6 +205,8 @@ class ScenarioItem(pytest.Function):
         driver = make_driver(self.driver_name, self.target, min(limits.step, limits.scenario), request)
         used = None
         try:
+            # begun before the session opens: a model call of the app's load event is the scenario's
+            used = models.begin(self.scenario) if models is not None else None
             try:
                 driver.open(self.scenario)
             except RequirementsMissing as exc:
@@ -212,11 +214,8 @@ class ScenarioItem(pytest.Function):
                 pytest.skip(self.skip_reason)
             updates = Updates(self.scenario) if run.update else None
             try:
-                used = models.begin(self.scenario) if models is not None else None
                 self.result = run_scenario(self.scenario, driver, updates, limits, used.run if used else None)
             finally:
-                if models is not None and used is not None:
-                    models.end(used, _secrets(config) + model_secrets())
                 if updates is not None:
                     config.stash[updates_key].extend(updates.edits)
         except HarnessError as exc:
@@ -228,6 +227,8 @@ class ScenarioItem(pytest.Function):
             raise
         finally:
             driver.close()
+            if models is not None and used is not None:
+                models.end(used, _secrets(config) + model_secrets())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | Any:  # type: ignore[override]
         exc = excinfo.value

@@ -82,7 +82,7 @@ class ModelService:
 
         assert self.model is not None
         path = cassette_path(scenario.location.path, scenario.name)
-        if scenario.scripts_model:
+        if scenario.has_script:
             return ScenarioModel(self.model.begin(scenario.model))
         if self.mode == "record":
             cassette = Cassette(path)
@@ -97,6 +97,8 @@ class ModelService:
 
     def end(self, used: ScenarioModel, secrets: list[str]) -> None:
         assert self.model is not None
+        if used.save_to is not None:
+            used.run.wait_for_forwards(10.0)  # an exchange still being recorded goes in the cassette
         self.model.end(used.run)
         if used.save_to is not None and used.save_to.exchanges:
             used.save_to.save(secrets)

@@ -155,15 +155,16 @@ def run_scenario(
                         last_action = entry.action = driver.perform(step)
                     except HarnessError as failed:
                         # a refused model call explains the step's failure better than its symptom
-                        if model is not None and (unanswered := _unanswered(model, step)) is not None:
+                        if model is not None and (unanswered := _unanswered(model, step.label)) is not None:
                             raise unanswered from failed
                         raise
                     finally:
                         if model is not None:
                             entry.model_calls = model.calls_of(step.number)
+                            model.begin_step(None)
                     if model is not None:
                         last_action.model_calls = entry.model_calls
-                        if (unanswered := _unanswered(model, step)) is not None:
+                        if (unanswered := _unanswered(model, step.label)) is not None:
                             raise unanswered
                     _after_action(step, last_action, scenario, update)
             except HarnessError as caught:
@@ -181,6 +182,9 @@ def run_scenario(
             finally:
                 entry.seconds = time.perf_counter() - t0
             previous = step
+        if model is not None and (late := _unanswered(model, "the last step")) is not None:
+            late.step, late.result, late.history = scenario.steps[-1], result, _safe_history(driver)
+            raise late
         result.final_history = driver.history()
     finally:
         result.seconds = time.perf_counter() - started
@@ -208,14 +212,16 @@ def _after_action(step: Action, action: ActionRecord, scenario: Scenario, update
         raise ExpectationFailed(f"{step.label} at {step.location}", f"{step.api_name} returned: {why}")
 
 
-def _unanswered(model: ModelRun, step: Action) -> ModelCallUnanswered | None:
-    """The step's first model call the script could not answer, as the step's failure."""
-    refused = model.problems_of(step.number)
+def _unanswered(model: ModelRun, during: str) -> ModelCallUnanswered | None:
+    """The first model call the script could not answer that was not reported yet (made during the
+    step, or before it: while the session opened, or late for an earlier step), as a failure."""
+    refused = model.unreported_problems()
     if not refused:
         return None
     call = refused[0]
+    when = during if call.step is not None else f"{during} (it came between steps, or while the session opened)"
     return ModelCallUnanswered(
-        f"the app made a model call during {step.label} that the scripted model cannot answer",
+        f"the app made a model call during {when} that the scripted model cannot answer",
         f"{call.describe()}\n  {call.problem}\n  messages sent:\n{format_history(call.messages)}",
     )
 

@@ -127,6 +127,14 @@ class Scenario:
     scenario_timeout: float | None = None
 
     @property
+    def has_script(self) -> bool:
+        """Whether the scenario says what the model answers (a ``model:`` block or step): it runs on
+        its script, never on a cassette."""
+        from harness.spec.steps import ModelStep
+
+        return self.model is not None or any(isinstance(s, ModelStep) for s in self.steps)
+
+    @property
     def scripts_model(self) -> bool:
         """Whether the scenario scripts the model or checks what it was sent (it needs the scripted model)."""
         from harness.spec.steps import Expect, ModelStep
