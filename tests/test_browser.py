@@ -390,3 +390,29 @@ def test_a_config_the_page_cannot_hand_over_is_one_clear_error(browser: Any, tmp
                 driver.open(scenario)
         finally:
             driver.close()
+
+
+def test_a_wait_whose_condition_throws_ends_at_once_with_the_error(browser: Any) -> None:
+    """The page script's waits run their condition from timers: one that throws there must end the
+    wait with its error, not leave the driver's evaluate waiting for good (it has no timeout)."""
+    from harness.drivers.browser.driver import PAGE_SCRIPT
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(script=PAGE_SCRIPT)
+        page = context.new_page()
+        page.route(
+            FAKE_APP + "page",
+            lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"),
+        )
+        page.goto(FAKE_APP + "page")
+        outcome = page.evaluate(
+            """() => Promise.race([
+                window.__chatHarness.until("idle", [null, "not an element", 0, false], 50, 60000, 100)
+                    .then(() => "ended without the error", (e) => "failed: " + e.name),
+                new Promise((resolve) => setTimeout(() => resolve("still waiting after 3 s"), 3000)),
+            ])"""
+        )
+        assert outcome == "failed: TypeError"
+    finally:
+        context.close()

@@ -17,7 +17,6 @@
     uploads: 0,       // file uploads finished so far
     streams: 0,       // queue/data event streams the page has open
     streamEndedAt: -1, // when the last one ended
-    heard: new Set(), // the events a message on an event stream was about
     pending: new Map(), // running calls: key -> {what, since}
     startAt: 0,       // when the last call started
     errorAt: -1,      // when the app last answered with an error
@@ -39,16 +38,9 @@
   // then never listens for the second.) The grace is long enough for a page on a loaded machine to
   // open its stream after a join: at 500 ms, a make test run on two busy cores once took a queued
   // reply for unheard and went on before it came (seen on Gradio 5.50, example select).
-  // A stream can also stay open for other events while the page never hears of this one: a joined
-  // event the server took gets a message (estimation, process_starts) at once, so one that got none
-  // for longer than a loaded machine could take is not listened for either (seen on 6.31: a custom
-  // feedback option's second join, with the page's stream still open, waited out a 30 s step).
   const LISTEN_GRACE_MS = 2000;
-  const SILENT_GRACE_MS = 5000;
-  function unheard(call, key) {
-    if (!call.joined) return false;
-    if (h.streams === 0) return now() - Math.max(call.since, h.streamEndedAt) > LISTEN_GRACE_MS;
-    return !h.heard.has(key) && now() - call.since > SILENT_GRACE_MS;
+  function unheard(call) {
+    return call.joined && h.streams === 0 && now() - Math.max(call.since, h.streamEndedAt) > LISTEN_GRACE_MS;
   }
 
   async function readStream(stream) {
@@ -83,7 +75,6 @@
         const data = block.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
         const msg = data && parse(data);
         if (!msg) continue;
-        if (msg.event_id) h.heard.add(msg.event_id);
         if (msg.msg === "process_generating") h.updates += 1;
         record({ kind: "message", msg });
         if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
@@ -174,7 +165,7 @@
   h.busy = (scope, box) => {
     const reasons = [];
     for (const [key, call] of h.pending) {
-      if (unheard(call, key)) {
+      if (unheard(call)) {
         if (!call.reported) record({ kind: "orphaned", event_id: key, fn_index: call.what });
         call.reported = true;
         continue;
