@@ -8,12 +8,14 @@ import http.server
 import os
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.drivers.browser.driver import BrowserDriver
+from harness.drivers.browser.driver import PAGE_SCRIPT, BrowserDriver
 from harness.drivers.browser.launch import QUIET_CHROMIUM_ARGS, launch_with_fallback
 from harness.errors import BrowserNotFound, Location, TargetError
 from harness.gradio.history import Message
@@ -331,13 +333,9 @@ def test_a_page_that_does_not_show_what_the_app_sent_fails(project: pytest.Pytes
 FAKE_APP = "http://127.0.0.1:9/gradio_api/"  # every request is answered by a route: nothing is contacted
 
 
-def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: Any) -> None:
-    """The server closes the page's event stream while an event it joined has not finished, or the
-    event is joined after the stream closed and the page opens no other (Gradio fires a custom
-    feedback option twice; the stream can close between the two): nobody will hear that event's
-    end, so once the page has not listened for a while the idle wait must not hang on it."""
-    from harness.drivers.browser.driver import PAGE_SCRIPT
-
+@contextmanager
+def page_script_page(browser: Any) -> Iterator[Any]:
+    """A blank page at FAKE_APP with the driver's page script in it (its context closed afterwards)."""
     context = browser.new_context()
     try:
         context.add_init_script(script=PAGE_SCRIPT)
@@ -346,6 +344,17 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
             FAKE_APP + "page",
             lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"),
         )
+        yield page
+    finally:
+        context.close()
+
+
+def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: Any) -> None:
+    """The server closes the page's event stream while an event it joined has not finished, or the
+    event is joined after the stream closed and the page opens no other (Gradio fires a custom
+    feedback option twice; the stream can close between the two): nobody will hear that event's
+    end, so once the page has not listened for a while the idle wait must not hang on it."""
+    with page_script_page(browser) as page:
         page.route(FAKE_APP + "queue/join", lambda route: route.fulfill(json={"event_id": "e2"}))
         page.route(
             FAKE_APP + "queue/data?**",
@@ -369,8 +378,6 @@ def test_an_event_the_page_stops_listening_for_stops_counting_as_work(browser: A
         page.wait_for_function("() => window.__chatHarness.busy(null, null).length === 0", timeout=5_000)
         kinds = [e["kind"] for e in page.evaluate("() => window.__chatHarness.take()")]
         assert kinds.count("orphaned") == 2
-    finally:
-        context.close()
 
 
 # -- a page whose config cannot be read -----------------------------------------------------------
@@ -395,16 +402,7 @@ def test_a_config_the_page_cannot_hand_over_is_one_clear_error(browser: Any, tmp
 def test_a_wait_whose_condition_throws_ends_at_once_with_the_error(browser: Any) -> None:
     """The page script's waits run their condition from timers: one that throws there must end the
     wait with its error, not leave the driver's evaluate waiting for good (it has no timeout)."""
-    from harness.drivers.browser.driver import PAGE_SCRIPT
-
-    context = browser.new_context()
-    try:
-        context.add_init_script(script=PAGE_SCRIPT)
-        page = context.new_page()
-        page.route(
-            FAKE_APP + "page",
-            lambda route: route.fulfill(body="<html><body>app</body></html>", content_type="text/html"),
-        )
+    with page_script_page(browser) as page:
         page.goto(FAKE_APP + "page")
         outcome = page.evaluate(
             """() => Promise.race([
@@ -414,5 +412,3 @@ def test_a_wait_whose_condition_throws_ends_at_once_with_the_error(browser: Any)
             ])"""
         )
         assert outcome == "failed: TypeError"
-    finally:
-        context.close()

@@ -193,7 +193,7 @@ def test_an_uncovered_call_is_refused_at_once_naming_it(routed: ScriptedModel) -
         client.chat.completions.create(messages=_user("second question"), model="gpt-4o-mini")
     assert time.perf_counter() - started < 1.0 and len(run.calls) == 2  # no retry
     assert "does not cover model call 2" in str(caught.value) and "'second question'" in str(caught.value)
-    (refused,) = run.problems_of(1)
+    (refused,) = run.unreported_problems()
     assert refused.problem == (
         "no rule or queued reply covers it (the script has a rule {contains: 'weather'}; 1 queued reply, all used)"
     )

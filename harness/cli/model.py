@@ -21,12 +21,9 @@ __all__ = ["serve", "variables"]
 
 def variables(base_url: str) -> dict[str, str]:
     """What to start an app with so that its SDK clients call the scripted model at ``base_url``."""
-    return {
-        "OPENAI_BASE_URL": f"{base_url}/v1",
-        "OPENAI_API_KEY": "chat-harness-scripted",
-        "OLLAMA_HOST": base_url,
-        "HF_TOKEN": "hf_chat_harness_scripted",
-    }
+    from harness.model.routing import PLACEHOLDER_VARIABLES
+
+    return {"OPENAI_BASE_URL": f"{base_url}/v1", "OLLAMA_HOST": base_url, **PLACEHOLDER_VARIABLES}
 
 
 def _load_script(path: Path | None) -> Any:

@@ -115,19 +115,24 @@ def _patch_httpx(module: Any, decide_url: Callable[[str], Decision]) -> Iterator
     # carry the rewritten request out through the proxy, so routed requests take a direct one
     direct: dict[Any, Any] = {}
 
+    def direct_transport(key: Any, cls: Any) -> Any:
+        """The proxy-free transport for ``key``, made once (made again on every call, each would
+        leave its own connection pool behind)."""
+        if key not in direct:
+            direct[key] = cls()
+        return direct[key]
+
     def handle_request(self: Any, request: Any) -> Any:
         if rewrite(request) and _has_proxy(self):
-            transport = direct.setdefault("sync", sync_cls())
-            return sync_original(transport, request)
+            return sync_original(direct_transport("sync", sync_cls), request)
         return sync_original(self, request)
 
     async def handle_async_request(self: Any, request: Any) -> Any:
         if rewrite(request) and _has_proxy(self):
             import asyncio
 
-            loop = asyncio.get_running_loop()
-            transport = direct.setdefault(loop, async_cls())  # a pool belongs to one event loop
-            return await async_original(transport, request)
+            # a pool belongs to one event loop
+            return await async_original(direct_transport(asyncio.get_running_loop(), async_cls), request)
         return await async_original(self, request)
 
     sync_cls.handle_request = handle_request

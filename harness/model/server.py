@@ -88,9 +88,6 @@ class ModelRun:
         with self._lock:
             return [c for c in self.calls if c.step == step]
 
-    def problems_of(self, step: int) -> list[ModelCall]:
-        return [c for c in self.calls_of(step) if c.problem is not None]
-
     def unreported_problems(self) -> list[ModelCall]:
         """The calls the script could not answer that nobody has been told of yet, whenever they
         came (during a step, while the session opened, between steps); they count as told now."""
