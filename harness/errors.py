@@ -148,6 +148,12 @@ class PageMismatch(StepError):
     kind = "the page does not show what the app sent"
 
 
+class ContractViolated(StepError):
+    """An action broke a behaviour contract any correct chatbot keeps (retry keeps earlier messages, ...)."""
+
+    kind = "behaviour contract violated"
+
+
 class ModelCallUnanswered(StepError):
     """The app made a model call that the scenario's script (or cassette) has no answer for."""
 

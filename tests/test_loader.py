@@ -70,7 +70,7 @@ BAD = [
     ("- a\n", 1, "a scenario is a mapping with name and steps, not a list"),
     ("name: x\nsteps:\n  - undo\n", 3, "write 'undo' as a mapping"),
     ("name: x\nsteps:\n  - edit: {index: 1}\n", 3, "'text' is required"),
-    ("name: x\nsteps:\n  - clear: {a: 1}\n", 3, "takes no arguments"),
+    ("name: x\nsteps:\n  - clear: {a: 1}\n", 3, "unknown key 'a'; allowed: contracts"),
     ("name: x\nsteps:\n  - expect: {histroy: []}\n", 3, "unknown key 'histroy' (did you mean 'history'?)"),
     ("name: 3\nsteps:\n  - send: hi\n", 1, "expected string, got the number 3"),
     ("name: x\nsteps: [{send: a}]\n---\nname: x\nsteps: [{send: b}]\n", 4, "duplicate scenario name 'x'"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ActionError, AppRaised, ExpectationFailed, OutOfTime
+from harness.errors import ActionError, AppRaised, ContractViolated, ExpectationFailed, OutOfTime
 from harness.output.update import Updates, write_edits
 from harness.run.parity import compare_runs
 from harness.run.runner import Limits, RunResult, run_scenario
@@ -19,6 +19,7 @@ from tests.helpers.scripted import FAULTS, ScriptedDriver
 
 CHAT = """\
 name: undo and retry
+contracts: false  # these tests are about expectations; the contracts have their own below
 steps:
   - send: hello
   - send: hi
@@ -83,6 +84,33 @@ def test_each_broken_variant_fails_the_step_that_shows_it_with_its_context(fault
     assert exc.step is not None and exc.step.kind == "expect"
     assert exc.history is not None and exc.result is not None and exc.result.steps[-1].step == exc.step
     assert "expected" in exc.detail and exc.detail.count("\n") >= 2  # what was expected, and the chat
+
+
+CONTRACTS_ONLY = """\
+name: no expected text
+steps:
+  - send: hello
+  - send: hi
+  - retry: {}
+  - undo: {}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fault", "step", "broken"),
+    [
+        ("retry_appends", 3, "retry appended a reply instead of replacing the last one"),
+        ("undo_keeps_reply", 4, "undo kept message 2 and what follows it"),
+    ],
+)
+def test_the_contracts_alone_catch_a_broken_variant(fault: str, step: int, broken: str) -> None:
+    _run(_scenario(CONTRACTS_ONLY), ScriptedDriver())
+    with pytest.raises(ContractViolated) as caught:
+        _run(_scenario(CONTRACTS_ONLY), ScriptedDriver(faults=(fault,)))
+    assert caught.value.step is not None and caught.value.step.number == step
+    assert caught.value.detail.startswith(broken)
+    off = CONTRACTS_ONLY.replace("steps:", "contracts: {retry: false, undo: false}\nsteps:")
+    _run(_scenario(off), ScriptedDriver(faults=(fault,)))  # fitted to the app: no violation
 
 
 def test_an_app_error_fails_the_step_unless_the_next_step_expects_it() -> None:
@@ -172,7 +200,7 @@ def test_parity_holds_for_two_correct_runs_and_names_the_first_difference() -> N
     good = _run(lenient, ScriptedDriver(name="api"))
     odd = _run(lenient, ScriptedDriver(name="browser", faults=("retry_appends",)))
     (problem,) = compare_runs(good, odd)
-    assert problem.startswith("history at step 7 (expect) (units.chat.yaml:17): api has 2 messages, browser has 3")
+    assert problem.startswith("history at step 7 (expect) (units.chat.yaml:18): api has 2 messages, browser has 3")
 
 
 def test_simultaneous_sessions_of_a_correct_app_agree() -> None:

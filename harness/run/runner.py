@@ -7,12 +7,14 @@ The checks themselves are in ``checks`` (pure: what differs, as readable section
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.drivers.base import ActionRecord, Driver
 from harness.errors import (
+    ActionError,
     AppRaised,
+    ContractViolated,
     ExpectationFailed,
     HarnessError,
     ModelCallUnanswered,
@@ -22,10 +24,12 @@ from harness.errors import (
 )
 from harness.gradio.appconfig import AppConfig
 from harness.gradio.history import Message
+from harness.run import contracts
 from harness.run.checks import Observation, check_expectation
 from harness.run.diff import format_history
+from harness.spec.matchers import SAVED, substitute
 from harness.spec.model import Expectation, Scenario
-from harness.spec.steps import Action, Call, Expect, ModelStep, Step
+from harness.spec.steps import Action, Call, Edit, Expect, ModelStep, Save, Send, Step, Undo
 
 if TYPE_CHECKING:
     from harness.model.calls import ModelCall
@@ -54,6 +58,8 @@ class RunResult:
     steps: list[StepResult] = field(default_factory=list)
     final_history: list[Message] = field(default_factory=list)
     asserted_components: dict[str, Any] = field(default_factory=dict)
+    #: what the ``save`` steps kept, by name
+    saved: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
     seconds: float = 0.0
 
@@ -119,6 +125,7 @@ def run_scenario(
     started = time.perf_counter()
     last_action: ActionRecord | None = None
     previous: Step | None = None
+    saved_token = SAVED.set(result.saved)
     try:
         for step in scenario.steps:
             t0 = time.perf_counter()
@@ -143,12 +150,18 @@ def run_scenario(
                         sections = update.expectation(step, seen, sections, errored)
                     if sections:
                         raise ExpectationFailed(f"{step.label} at {step.location}", "\n".join(sections))
+                elif isinstance(step, Save):
+                    result.saved[step.name] = _saved_value(step, driver)
                 elif isinstance(step, ModelStep):
                     if model is None:
                         raise TargetError(f"{step.label} scripts the model, but the scripted model is off for this app")
                     model.use(step.script)
                 else:
                     assert isinstance(step, Action)
+                    if isinstance(step, Send | Edit) and result.saved:
+                        step = replace(step, text=substitute(step.text, result.saved))
+                    checked = contracts.applies(step, scenario.contracts)
+                    before = driver.history() if checked else None
                     if model is not None:
                         model.begin_step(step.number)
                     try:
@@ -167,6 +180,8 @@ def run_scenario(
                         if (unanswered := _unanswered(model, step.label)) is not None:
                             raise unanswered
                     _after_action(step, last_action, scenario, update)
+                    if before is not None and last_action.error is None:
+                        _check_contracts(step, before, last_action, driver, scenario)
             except HarnessError as caught:
                 # a step the scenario's budget cut short fails as out of time, its own error as the cause
                 cut_short = cut and limits is not None and limits.out() and not isinstance(caught, OutOfTime)
@@ -187,8 +202,48 @@ def run_scenario(
             raise late
         result.final_history = driver.history()
     finally:
+        SAVED.reset(saved_token)
         result.seconds = time.perf_counter() - started
     return result
+
+
+def _saved_value(step: Save, driver: Driver) -> Any:
+    """What a ``save`` step keeps: a component's value, or a message's text (default: the last reply)."""
+    if step.component is not None:
+        return driver.component_value(step.component)
+    history = driver.history()
+    if step.message is None:
+        replies = [m for m in history if m.role == "assistant"]
+        if not replies:
+            raise ActionError(f"{step.label} at {step.location}: the chat has no reply to save as {step.name!r}")
+        return replies[-1].text
+    if not -len(history) <= step.message < len(history):
+        raise ActionError(
+            f"{step.label} at {step.location}: the chat has {len(history)} message(s), no message {step.message} "
+            f"to save as {step.name!r}"
+        )
+    return history[step.message].text
+
+
+def _check_contracts(
+    step: Action, before: list[Message], action: ActionRecord, driver: Driver, scenario: Scenario
+) -> None:
+    """Raise ``ContractViolated`` when ``step`` broke its behaviour contract."""
+    settings = scenario.contracts
+    held = None
+    if isinstance(step, Undo) and settings.undo_restores_input:
+        try:
+            held = driver.input_value()
+        except HarnessError:  # no input box to read (a chat driven by buttons): nothing to compare
+            held = None
+    broken = contracts.violations(step, before, driver.history(), action, settings, held)
+    if broken:
+        body = "\n".join(f"{v.message}\n{v.detail}".rstrip() for v in broken)
+        raise ContractViolated(
+            f"{step.label} at {step.location}",
+            f"{body}\n(a behaviour contract holds for any correct chatbot: turn it off for a step with "
+            "contracts: false, or fit the contracts to the app with the scenario's contracts: mapping)",
+        )
 
 
 def missing_requirements(scenario: Scenario, driver: Driver | AppConfig) -> str | None:

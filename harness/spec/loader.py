@@ -25,11 +25,18 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
 from harness.model.script import Script, parse_script
-from harness.spec.matchers import Matcher, compile_matcher, did_you_mean, plain
-from harness.spec.model import Expectation, FileExpectation, MessageExpectation, ModelExpectation, Scenario
+from harness.spec.matchers import PLACEHOLDER, Matcher, compile_matcher, did_you_mean, plain, saved_references
+from harness.spec.model import (
+    ContractSettings,
+    Expectation,
+    FileExpectation,
+    MessageExpectation,
+    ModelExpectation,
+    Scenario,
+)
 from harness.spec.sandbox import Sandbox
 from harness.spec.schema_messages import kind_of, one_line
-from harness.spec.steps import STEP_TYPES, Expect, Step
+from harness.spec.steps import STEP_TYPES, Edit, Expect, Save, Send, Step
 
 __all__ = ["MAX_DEPTH", "load_expectation", "load_file", "load_model_script", "load_text", "schema", "schema_path"]
 
@@ -222,6 +229,15 @@ class _FileLoader:
                     ["gradio"],
                     line,
                 ) from None
+        self.check_saved_names(doc, steps, line)
+        repeat, min_pass = doc.get("repeat"), doc.get("min_pass")
+        if min_pass is not None and min_pass > (repeat or 1):
+            raise self.fail(
+                f"min_pass is {min_pass}, but the scenario runs {repeat or 1} time(s) (repeat: {repeat or 1})",
+                doc,
+                ["min_pass"],
+                line,
+            )
         return Scenario(
             name=str(doc["name"]),
             steps=steps,
@@ -236,7 +252,31 @@ class _FileLoader:
             requires_gradio=str(gradio) if gradio is not None else None,
             step_timeout=self.seconds(doc, ["timeout", "step"], line),
             scenario_timeout=self.seconds(doc, ["timeout", "scenario"], line),
+            contracts=ContractSettings.parse(doc.get("contracts")),
+            parity=doc.get("parity"),
+            repeat=repeat,
+            min_pass=min_pass,
         )
+
+    def check_saved_names(self, doc: Any, steps: Sequence[Step], line: int) -> None:
+        """Every ``${NAME}`` in send text and every ``same_as`` / ``differs_from`` names a value an
+        earlier ``save`` step keeps."""
+        saved: list[str] = []
+        for step in steps:
+            used = [*(m.group(1) for m in PLACEHOLDER.finditer(step.text))] if isinstance(step, Send | Edit) else []
+            used.extend(saved_references(step.source))
+            for name in used:
+                if name not in saved:
+                    known = f"; saved so far: {', '.join(saved)}" if saved else "; no step before it saves a value"
+                    raise self.fail(
+                        f"{step.label}: no value is saved under {name!r} before it (keep one with '- save: {name}')"
+                        f"{known}",
+                        doc["steps"],
+                        [step.number - 1],
+                        line,
+                    )
+            if isinstance(step, Save):
+                saved.append(step.name)
 
     def seconds(self, node: Any, path: Sequence[str], base_line: int) -> float | None:
         """The duration at ``path`` under ``node`` in seconds (None when absent); finite, more than 0."""
@@ -282,8 +322,16 @@ class _FileLoader:
                 number=number, location=location, source=source, expectation=self.expectation(value, line, where)
             )
         cls = STEP_TYPES[kind]
+        extra: dict[str, Any] = {}
+        if isinstance(value, Mapping) and "contracts" in value:  # the step's own switch, not part of its value
+            extra["contracts"] = bool(value["contracts"])
+            value = {k: v for k, v in value.items() if k != "contracts"}
         return cls(
-            number=number, location=location, source=source, **cls.parse(value, _StepValues(self, value, line, where))
+            number=number,
+            location=location,
+            source=source,
+            **extra,
+            **cls.parse(value, _StepValues(self, value, line, where)),
         )
 
     def file(self, name: str, parent: Any, index: int, base_line: int, where: str) -> str:

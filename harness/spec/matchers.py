@@ -10,13 +10,36 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from harness.errors import MatcherSpecError
 
-__all__ = ["MATCHER_NAMES", "Matcher", "compile_matcher", "did_you_mean", "is_exact", "jsonable", "plain"]
+__all__ = [
+    "MATCHER_NAMES",
+    "PLACEHOLDER",
+    "SAVED",
+    "Matcher",
+    "compile_matcher",
+    "did_you_mean",
+    "is_exact",
+    "jsonable",
+    "plain",
+    "saved_references",
+    "substitute",
+]
+
+#: the values the ``save`` steps of the run going on (in this thread) kept, by name; the runner sets it
+SAVED: ContextVar[Mapping[str, Any]] = ContextVar("saved_values", default=MappingProxyType({}))
+
+#: ``${NAME}`` in send text: a saved value (``$${`` writes a literal ``${``)
+PLACEHOLDER = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: the matchers that compare with a saved value
+_SAVED_MATCHERS = ("same_as", "differs_from")
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,8 @@ class Matcher:
 
     describe: str
     test: Callable[[Any], str | None]
+    #: it asks for one exact value (parity then compares the two runs' values for equality)
+    exact: bool = False
 
     def mismatch(self, actual: Any) -> str | None:
         return self.test(actual)
@@ -43,7 +68,26 @@ def _equals(expected: Any) -> Matcher:
             return None
         return f"expected {_show(expected)}, got {_show(actual)}"
 
-    return Matcher(_show(expected), test)
+    return Matcher(_show(expected), test, exact=True)
+
+
+def _saved(name: Any, same: bool) -> Matcher:
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise MatcherSpecError(f"{'same_as' if same else 'differs_from'} takes the name a save step used, got {name!r}")
+    key = "same_as" if same else "differs_from"
+
+    def test(actual: Any) -> str | None:
+        values = SAVED.get()
+        if name not in values:
+            return f"no value was saved under {name!r} in this run"
+        kept = values[name]
+        if (actual == kept) == same:
+            return None
+        if same:
+            return f"expected the value saved as {name!r} ({_show(kept)}), got {_show(actual)}"
+        return f"expected something other than the value saved as {name!r}, got that same value {_show(actual)}"
+
+    return Matcher(f"{{{key}: {name}}}", test)
 
 
 def _text_matcher(name: str, expected: Any, check: Callable[[str], bool], verb: str) -> Matcher:
@@ -123,6 +167,8 @@ _BUILDERS: dict[str, Callable[[Any], Matcher]] = {
     "any_of": _any_of,
     "length": _length,
     "any": lambda _value: Matcher("{any: true}", lambda _actual: None),
+    "same_as": lambda name: _saved(name, True),
+    "differs_from": lambda name: _saved(name, False),
 }
 
 MATCHER_NAMES: tuple[str, ...] = tuple(_BUILDERS)
@@ -150,6 +196,37 @@ def compile_matcher(spec: Any) -> Matcher:
 def is_exact(spec: Any) -> bool:
     """Whether ``spec`` asks for one exact value (a plain value or ``{equals: ...}``), not a fuzzy match."""
     return not isinstance(spec, Mapping) or list(spec) == ["equals"]
+
+
+def substitute(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` with each ``${NAME}`` replaced by the saved value (its text), ``$${`` by ``${``."""
+
+    def value(match: re.Match[str]) -> str:
+        kept = values[match.group(1)]
+        return kept if isinstance(kept, str) else jsonable_text(kept)
+
+    return PLACEHOLDER.sub(value, text).replace("$${", "${")
+
+
+def jsonable_text(value: Any) -> str:
+    import json
+
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+def saved_references(source: Any) -> Iterator[str]:
+    """The names ``same_as`` / ``differs_from`` matchers in a step's value (plain data) refer to."""
+    pending = [source]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in _SAVED_MATCHERS and isinstance(value, str):
+                    yield value
+                else:
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

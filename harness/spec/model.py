@@ -6,8 +6,9 @@ in ``steps``) and the runner hands the steps to a driver.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.errors import Location
 from harness.spec.matchers import Matcher
@@ -16,7 +17,52 @@ if TYPE_CHECKING:
     from harness.model.script import Script
     from harness.spec.steps import Step
 
-__all__ = ["Expectation", "FileExpectation", "HasParts", "MessageExpectation", "ModelExpectation", "Scenario"]
+__all__ = [
+    "CONTRACT_KINDS",
+    "PARITY_MODES",
+    "ContractSettings",
+    "Expectation",
+    "FileExpectation",
+    "HasParts",
+    "MessageExpectation",
+    "ModelExpectation",
+    "Scenario",
+]
+
+
+#: the steps that have a contract, by YAML key
+CONTRACT_KINDS: tuple[str, ...] = ("send", "retry", "undo", "like", "dislike", "feedback", "edit", "clear")
+
+
+@dataclass(frozen=True)
+class ContractSettings:
+    """A scenario's ``contracts:``: on or off, and what its app does differently from the default."""
+
+    enabled: bool = True
+    #: assistant messages one turn adds (None: one or more; a retry leaves as many as there were)
+    replies: int | None = None
+    #: undo puts the undone message back in the input box
+    undo_restores_input: bool = True
+    #: step kinds whose contract is off
+    off: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def parse(cls, value: Any) -> ContractSettings:
+        """From the scenario's ``contracts:`` value (already checked against the schema)."""
+        if value is None or value is True:
+            return cls()
+        if value is False:
+            return cls(enabled=False)
+        assert isinstance(value, Mapping)
+        return cls(
+            replies=value.get("replies"),
+            undo_restores_input=bool(value.get("undo_restores_input", True)),
+            off=frozenset(kind for kind in CONTRACT_KINDS if value.get(kind) is False),
+        )
+
+
+#: how the parity item compares two runs (see ``harness.run.parity``)
+PARITY_MODES: tuple[str, ...] = ("checked", "exact", "structure")
 
 
 @dataclass(frozen=True)
@@ -125,6 +171,13 @@ class Scenario:
     #: time budgets in seconds from the file's ``timeout:`` (None: the ini key or the default)
     step_timeout: float | None = None
     scenario_timeout: float | None = None
+    #: the behaviour contracts its action steps are checked against
+    contracts: ContractSettings = field(default_factory=ContractSettings)
+    #: how the parity item compares its runs (None: --chat-parity, or "checked")
+    parity: str | None = None
+    #: how many times each driver runs it, and how many of those must pass (None: once / all)
+    repeat: int | None = None
+    min_pass: int | None = None
 
     @property
     def has_script(self) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "ModelStep",
     "OnMessage",
     "Retry",
+    "Save",
     "SelectExample",
     "SelectOption",
     "Send",
@@ -92,6 +93,9 @@ class Step:
 @dataclass(frozen=True, kw_only=True)
 class Action(Step):
     """A step that acts on the app the way a person does."""
+
+    #: whether the step's behaviour contract is checked (``contracts: false`` on the step turns it off)
+    contracts: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,6 +239,28 @@ class ModelStep(Step, kind="model"):
     @classmethod
     def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
         return {"script": values.script(value)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Save(Step, kind="save"):
+    """Keep a value under ``name`` for later steps (``{same_as: NAME}``, ``${NAME}`` in send text): the
+    text of the last reply (default) or of message ``message``, or the value of ``component``."""
+
+    name: str
+    message: int | None = None
+    component: str | None = None
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        if isinstance(value, str):
+            return {"name": value}
+        return {"name": str(value["as"]), "message": value.get("message"), "component": value.get("component")}
+
+    @property
+    def what(self) -> str:
+        if self.component is not None:
+            return f"the value of {self.component!r}"
+        return "the last reply" if self.message is None else f"message {self.message}"
 
 
 @dataclass(frozen=True, kw_only=True)

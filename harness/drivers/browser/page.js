@@ -76,6 +76,8 @@
         const msg = data && parse(data);
         if (!msg) continue;
         if (msg.msg === "process_generating") h.updates += 1;
+        const mine = msg.event_id && h.pending.get(msg.event_id);
+        if (mine) mine.heard.push(msg.msg);
         record({ kind: "message", msg });
         if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
         if (msg.msg === "process_completed" && msg.event_id) h.pending.delete(msg.event_id);
@@ -104,7 +106,7 @@
     const answer = parse(await response.clone().text());
     h.pending.delete(key);
     if (kind === "join" && answer && answer.event_id && response.ok) {
-      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now(), joined: true });
+      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now(), joined: true, heard: [] });
     }
     record({ kind, body, status: response.status, answer });
     return response;
@@ -171,7 +173,9 @@
         continue;
       }
       const what = call.what === "upload" ? "a file upload" : `a call to the app's handler (fn ${call.what})`;
-      reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s`);
+      // what the page heard of a queued event tells a stalled queue from a stalled handler
+      const heard = call.joined ? ` (event ${key}: heard ${call.heard.join(", ") || "nothing"}; ${h.streams} event stream(s) open)` : "";
+      reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s${heard}`);
     }
     // a tracker left showing an error (it has a clear button) is not busy
     // (media inside messages have trackers of their own: not the app's progress)
