@@ -170,6 +170,11 @@ class TargetError(HarnessError):
     """The app under test cannot be reached, or is not a chatbot the scenario can use."""
 
 
+class JudgeError(HarnessError):
+    """The judge endpoint could not give an answer: unreachable, an HTTP error, a model name missing,
+    or an answer that is not what was asked (no JSON, a score outside 0-1)."""
+
+
 class RequirementsMissing(HarnessError):
     """The app lacks a component or endpoint the scenario ``requires``: the scenario is skipped, not failed.
 

@@ -6,18 +6,40 @@
   ``InferenceClient.chat_completion`` and every OpenAI-compatible server use the same route and format.
 - **Ollama** (``POST /api/chat``): a JSON object, or one JSON object per line (NDJSON), the last
   with ``done: true``.
+- **OpenAI Embeddings** (``POST .../embeddings``): ``{"object": "list", "data": [{"embedding": [...],
+  "index": i}, ...]}``, the vectors as floats or, with ``encoding_format: base64`` (the OpenAI SDK's
+  default), as little-endian float32 in base64. No script answers it: ``embedding`` is a fixed
+  function of the text (see there). It is not a chat protocol: ``protocol_of`` does not name it, so
+  the routing of an in-process app does not send an app's embeddings calls to the scripted model.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import re
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from harness.model.script import Reply
 
-__all__ = ["OLLAMA", "OPENAI", "error_body", "protocol_of", "stream_media_type", "stream_parts", "whole"]
+__all__ = [
+    "EMBEDDING_DIMENSIONS",
+    "OLLAMA",
+    "OPENAI",
+    "embedding",
+    "embeddings_body",
+    "error_body",
+    "is_embeddings",
+    "protocol_of",
+    "stream_media_type",
+    "stream_parts",
+    "whole",
+]
 
 OPENAI = "openai"
 OLLAMA = "ollama"
@@ -31,6 +53,60 @@ def protocol_of(path: str) -> str | None:
     if path.endswith("/api/chat"):
         return OLLAMA
     return None
+
+
+def is_embeddings(path: str) -> bool:
+    """Whether a request path is an OpenAI embeddings route (``.../embeddings``)."""
+    return path.rstrip("/").endswith("/embeddings")
+
+
+#: the length of the scripted model's embeddings (a request's ``dimensions`` may ask for another)
+EMBEDDING_DIMENSIONS = 256
+_WORD = re.compile(r"\w+")
+
+
+def embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic embedding of ``text``: its lowercased words hashed (CRC-32, the same in every
+    process, unlike ``hash()``) into ``dimensions`` buckets and counted, the vector normalised to
+    length 1 (all zeros for a text with no word). The cosine of two such vectors grows with the words
+    the texts share: 1 for the same words, 0 for texts with none in common (but for hash collisions)."""
+    vector = [0.0] * dimensions
+    for word in _WORD.findall(text.lower()):
+        vector[zlib.crc32(word.encode("utf-8")) % dimensions] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector))
+    return [v / norm for v in vector] if norm else vector
+
+
+def embeddings_body(request: dict[str, Any]) -> dict[str, Any]:
+    """The answer to an embeddings request; ``ValueError`` (its message for the client) for a
+    request that is not one: ``input`` must be a string or a list of strings."""
+    texts = request.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(
+            "an embeddings request needs input: a string or a non-empty list of strings (token arrays are "
+            f"not supported), got {type(texts).__name__}"
+        )
+    dimensions = request.get("dimensions", EMBEDDING_DIMENSIONS)
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or not 1 <= dimensions <= 4096:
+        raise ValueError(f"dimensions must be a whole number from 1 to 4096, got {dimensions!r}")
+    encoding = request.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise ValueError(f"encoding_format must be float or base64, got {encoding!r}")
+    data = []
+    for index, text in enumerate(texts):
+        vector: Any = embedding(text, dimensions)
+        if encoding == "base64":
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    tokens = sum(len(_WORD.findall(t)) for t in texts)
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(request.get("model") or "scripted"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _usage(request: dict[str, Any], reply: Reply) -> dict[str, int]:

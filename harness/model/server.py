@@ -9,6 +9,14 @@ exchange in a cassette; in replay mode it answers from the cassette.
 
 Scripted errors carry ``x-should-retry: false`` so that the OpenAI SDK hands them to the app at
 once instead of retrying with back-off.
+
+It also answers OpenAI's embeddings route (``POST .../embeddings``), with no script: each input's
+embedding is a fixed function of its words (``protocols.embedding``), the same in every process and
+run, so that the ``similar`` matcher's judge can be this server, offline. An embeddings request is
+answered whether or not a run is in progress, in every mode (script, record, replay: it is never
+forwarded nor taken from a cassette), and it is not a model call: it takes no reply of the script,
+is not recorded in the run's ``calls``, and ``expect: model:`` does not count it. Any other route
+(legacy completions, GET) is refused with HTTP 404.
 """
 
 from __future__ import annotations
@@ -29,7 +37,15 @@ from starlette.routing import Route
 
 from harness.model.calls import ModelCall, last_user_text, request_messages
 from harness.model.cassette import Cassette, Exchange
-from harness.model.protocols import error_body, protocol_of, stream_media_type, stream_parts, whole
+from harness.model.protocols import (
+    embeddings_body,
+    error_body,
+    is_embeddings,
+    protocol_of,
+    stream_media_type,
+    stream_parts,
+    whole,
+)
 from harness.model.script import Reply, Script, ScriptState
 
 __all__ = ["UPSTREAM_HEADER", "ModelRun", "ScriptedModel"]
@@ -201,8 +217,11 @@ class ScriptedModel:
         protocol = protocol_of(path)
         upstream = request.headers.get(UPSTREAM_HEADER)
         route = f"{upstream or self.base_url}{path}"
+        if request.method == "POST" and protocol is None and is_embeddings(path):
+            return await _embeddings(request)
         if request.method != "POST" or protocol is None:
-            message = f"chat-harness: the scripted model answers chat routes only, not {request.method} {route}"
+            message = f"chat-harness: the scripted model answers chat and embeddings routes only, not {request.method} "
+            message += route
             return JSONResponse(error_body("openai", 404, message), status_code=404, headers=_NO_RETRY)
         try:
             body = json.loads(await request.body() or b"{}")
@@ -327,6 +346,20 @@ class ScriptedModel:
                 await client.aclose()
 
         return StreamingResponse(relay(), status_code=response.status_code, media_type=content_type)
+
+
+async def _embeddings(request: Request) -> Response:
+    """An embeddings request, answered without a script (see the module's docstring)."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JSONResponse(error_body("openai", 400, "chat-harness: the request is not a JSON object"), 400)
+    try:
+        return JSONResponse(embeddings_body(body))
+    except ValueError as exc:
+        return JSONResponse(error_body("openai", 400, f"chat-harness: {exc}"), 400, headers=_NO_RETRY)
 
 
 async def _paced(
