@@ -37,6 +37,8 @@ def describe_failure(scenario: Scenario, driver: str, target: Target | None, exc
     elif isinstance(exc, TargetError):
         where = f" during {step.label} at {step.location}" if step is not None else ""
         lines.append(f"the app under test{where}: {exc}")
+    elif step is not None:
+        lines.append(f"{step.label} at {step.location}: {exc}")
     else:
         lines.append(str(exc))
     if exc.history is not None and not (isinstance(exc, StepError) and exc.detail):

@@ -117,6 +117,7 @@ def transcript(
     target: Mapping[str, str] | None = None,
     artifacts: Mapping[str, str] | None = None,
     seconds: float = 0.0,
+    repeats: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready record of one run (``result`` may be partial: it stops at the failing step)."""
     ran = {entry.step.number: entry for entry in (result.steps if result else [])}
@@ -139,6 +140,8 @@ def transcript(
                 item["model_calls"] = [jsonable(call.as_dict()) for call in entry.model_calls]
             if entry.observation is not None:
                 item["observed"] = _observed(entry.observation)
+            if entry.scores:
+                item["scores"] = entry.scores
             if entry.error:
                 item["error"] = entry.error
         steps.append(item)
@@ -161,6 +164,7 @@ def transcript(
         "conversation": True,
         "history": [message_data(m) for m in shown],
         "artifacts": dict(artifacts or {}),
+        **({"repeats": dict(repeats)} if repeats is not None else {}),
     }
 
 

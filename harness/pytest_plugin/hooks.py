@@ -14,18 +14,22 @@ from typing import Any
 import pytest
 
 from harness.errors import TargetError
+from harness.judging import Judge, judge_host
 from harness.output import transcript
 from harness.output.failure import shown_path
 from harness.output.html_report import render_report
 from harness.output.secrets import scrub_file, scrub_tree
 from harness.output.update import write_edits
-from harness.pytest_plugin.items import ITEM_MARK, ScenarioFile, transcript_of, updates_key
+from harness.pytest_plugin.items import ITEM_MARK, ScenarioFile, judge_problems, transcript_of, updates_key
 from harness.pytest_plugin.options import add_options
 from harness.pytest_plugin.settings import Settings, settings, settings_key
 from harness.pytest_plugin.sharding import ShardKeeper
 from harness.pytest_plugin.tally import RunTally
 from harness.pytest_plugin.targets import Targets, targets_key
 from harness.pytest_plugin.xdist import XdistHandOver
+from harness.spec.matchers import JUDGE
+
+judge_key = pytest.StashKey[Judge]()
 
 log = logging.getLogger("harness.pytest_plugin")
 
@@ -40,7 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # a bad command line or ini value stops the run here (a usage error), before anything is collected
     config.stash[settings_key] = run = Settings.read(config)
-    config.stash[targets_key] = Targets(run, getattr(config, "workerinput", {}).get("chat_targets"))
+    config.stash[targets_key] = targets = Targets(run, getattr(config, "workerinput", {}).get("chat_targets"))
+    if run.judge is not None:
+        config.stash[judge_key] = judge = Judge(run.judge)
+        JUDGE.set(judge)  # items run in this thread: the similar / judge matchers ask it
+        if host := judge_host(run.judge.url):
+            targets.models.allowed_hosts.add(host)  # the scripted model's routing lets the judge through
     config.stash[updates_key] = []
     config.stash[tally_key] = tally = RunTally(config)
     config.pluginmanager.register(tally, "chat_harness_tally")
@@ -172,6 +181,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                     f"  {row['step']:<24} p50 {row['p50']:.3f}  p95 {row['p95']:.3f}  max {row['max']:.3f}  "
                     f"({row['sessions']} sessions)"
                 )
+    repeats = config.stash[tally_key].repeats
+    if repeats:
+        terminalreporter.section("chat-harness repeated scenarios: runs passed")
+        for nodeid, rate, steps in repeats:
+            terminalreporter.write_line(f"{nodeid}: {rate}")
+            for line in filter(None, steps.split("; ")):
+                terminalreporter.write_line(f"  {line}")
     folder = settings(config).report
     if folder is not None and (folder / "report.html").is_file():
         terminalreporter.write_line(
@@ -195,7 +211,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"  NOT UPDATED: {line}")
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A scenario whose matchers need the judge endpoint, with none configured: one usage error for
+    the run (not a crash per item), naming the scenarios and the options to give."""
+    missing = judge_problems(settings(config), items)
+    if missing:
+        raise pytest.UsageError(missing)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    judge = config.stash.get(judge_key, None)
+    if judge is not None:
+        judge.close()
+        JUDGE.set(None)
     targets = config.stash.get(targets_key, None)
     if targets is not None:
         targets.close()

@@ -22,9 +22,10 @@ from harness.output import transcript
 from harness.output.failure import describe_failure, shown_path
 from harness.output.secrets import redact, scrub_tree
 from harness.output.update import Edit, Updates
-from harness.pytest_plugin.settings import settings
+from harness.pytest_plugin.settings import Settings, settings
 from harness.pytest_plugin.targets import targets_key
 from harness.run.parity import compare_runs
+from harness.run.repeats import RepeatsFailed, RepeatTally
 from harness.run.runner import Limits, RunResult, run_scenario
 from harness.spec.loader import load_file
 from harness.spec.model import Scenario
@@ -127,6 +128,36 @@ class InvalidScenarioFile(pytest.Item):
         return self.path, line, "invalid scenario file"
 
 
+def judge_problems(run: Settings, items: list[pytest.Item]) -> str | None:
+    """What the judge endpoint's configuration lacks for the collected scenarios (None: nothing)."""
+    needs: dict[str, list[str]] = {}
+    for item in items:
+        if isinstance(item, ScenarioItem):
+            for service in item.scenario.services:
+                where = f"{item.scenario.name!r} ({item.scenario.location})"
+                if where not in needs.setdefault(service, []):
+                    needs[service].append(where)
+    if not needs:
+        return None
+    judge = run.judge
+    lacking = []
+    if judge is None:
+        lacking.append("--chat-judge-url (an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1)")
+    if "embeddings" in needs and (judge is None or not judge.embedding_model):
+        lacking.append("--chat-judge-embedding-model (for similar)")
+    if "grading" in needs and (judge is None or not judge.model):
+        lacking.append("--chat-judge-model (for judge)")
+    if not lacking:
+        return None
+    users = sorted({w for found in needs.values() for w in found})
+    shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+    return (
+        f"{len(users)} scenario(s) use the similar / judge matchers, which ask a judge endpoint: {shown}. Give "
+        f"{' and '.join(lacking)} (or the ini keys / CHAT_HARNESS_JUDGE_* variables); the key, if the endpoint "
+        "needs one, goes in CHAT_HARNESS_JUDGE_API_KEY"
+    )
+
+
 def make_driver(name: str, target: Target, timeout: float, request: pytest.FixtureRequest) -> Driver:
     """The driver ``name`` on ``target``; a browser driver gets pytest-playwright's ``new_context``."""
     cls = driver_class(name)
@@ -174,6 +205,8 @@ class ScenarioItem(pytest.Function):
         self.target: Target | None = None
         self.skip_reason: str | None = None
         self.failure: HarnessError | None = None
+        #: the outcome of each run, when the scenario is repeated
+        self.repeats: RepeatTally | None = None
         self.add_marker(pytest.mark.chat_driver(driver_name))
         self.add_marker(ITEM_MARK)
 
@@ -181,20 +214,50 @@ class ScenarioItem(pytest.Function):
         _run_scenario_item(self._request)
 
     def run(self, request: pytest.FixtureRequest) -> None:
+        """Run the scenario once, or as many times as ``repeat`` says (then fail when fewer than
+        ``min_pass`` runs passed)."""
+        run = settings(self.config)
+        times = run.repeat or self.scenario.repeat or 1
+        if times == 1:
+            self.attempt(request)
+            return
+        self.repeats = tally = RepeatTally(self.scenario, times, min(self.scenario.min_pass or times, times))
+        passing: RunResult | None = None
+        for _ in range(times):
+            try:
+                self.attempt(request)
+            except HarnessError as exc:
+                tally.add(exc.result, exc)
+            else:
+                tally.add(self.result, None)
+                passing = self.result
+        self.result = passing  # parity compares a passing run, when there is one
+        self.user_properties.append(("chat_repeat", tally.rate()))
+        self.user_properties.append(("chat_repeat_steps", "; ".join(tally.step_rates())))
+        if not tally.held:
+            failure = RepeatsFailed(tally)
+            self.failure = failure
+            raise failure
+        self.failure = None
+
+    def attempt(self, request: pytest.FixtureRequest) -> None:
+        """One run of the scenario on a fresh session."""
         config = self.config
         run = settings(config)
         limits = Limits.starting_now(
             run.step.seconds(self.scenario.step_timeout), run.scenario.seconds(self.scenario.scenario_timeout)
         )
+        first = self.target is None
         self.target = config.stash[targets_key].for_scenario(self.scenario)
         info = self.target.info
-        self.user_properties.extend(
-            [
-                ("chat_target", self.target.description),
-                ("gradio_version", info.version if info else "unknown"),
-                ("app_mode", info.mode if info else "unknown"),
-            ]
-        )
+        if first:
+            self.user_properties.extend(
+                [
+                    ("chat_target", self.target.description),
+                    ("gradio_version", info.version if info else "unknown"),
+                    ("app_mode", info.mode if info else "unknown"),
+                ]
+            )
         models = config.stash[targets_key].model_for(self.target)
         if models is None and self.scenario.scripts_model:
             self.skip_reason = (
@@ -213,6 +276,7 @@ class ScenarioItem(pytest.Function):
                 self.skip_reason = str(exc)
                 pytest.skip(self.skip_reason)
             updates = Updates(self.scenario) if run.update else None
+            self.result = None
             try:
                 self.result = run_scenario(self.scenario, driver, updates, limits, used.run if used else None)
             finally:
@@ -232,10 +296,28 @@ class ScenarioItem(pytest.Function):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | Any:  # type: ignore[override]
         exc = excinfo.value
+        if isinstance(exc, RepeatsFailed):
+            return redact(self._describe_repeats(exc), _secrets(self.config))
         if isinstance(exc, HarnessError):
             return redact(describe_failure(self.scenario, self.driver_name, self.target, exc), _secrets(self.config))
         shown = super().repr_failure(excinfo)
         return redact(shown, _secrets(self.config)) if isinstance(shown, str) else shown
+
+    def _describe_repeats(self, exc: RepeatsFailed) -> str:
+        tally = exc.tally
+        lines = [
+            f"scenario {self.scenario.name!r} [{self.driver_name}] ({self.scenario.location}): repeated {tally.runs} "
+            f"times, {tally.rate()} (min_pass {tally.needed})",
+            "per step:",
+            *(f"  {line}" for line in tally.step_rates()),
+            "failed runs:",
+            *(f"  {line}" for line in tally.failures()),
+        ]
+        last = next((f for f in reversed(tally.outcomes) if f is not None), None)
+        if last is not None:
+            lines.append("the last failed run:")
+            lines.append(describe_failure(self.scenario, self.driver_name, self.target, last))
+        return "\n".join(lines)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.location.line - 1, f"scenario: {self.scenario.name} [{self.driver_name}]"
@@ -270,6 +352,7 @@ class ScenarioItem(pytest.Function):
             target=target,
             artifacts=artifacts,
             seconds=report.duration,
+            repeats=self.repeats.as_dict() if self.repeats is not None else None,
         )
 
 
@@ -298,7 +381,8 @@ class ParityItem(pytest.Item):
                 f"parity needs every driver's run to finish; {' and '.join(missing)} did not (see its own result)"
             )
         results = [run.result for run in self.runs if run.result is not None]
-        problems = [p for other in results[1:] for p in compare_runs(results[0], other)]
+        mode = settings(self.config).parity or self.scenario.parity or "checked"
+        problems = [p for other in results[1:] for p in compare_runs(results[0], other, mode=mode)]
         if problems:
             raise ParityFailed(problems)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.drivers import available_drivers
+from harness.spec.model import PARITY_MODES
 from harness.target.remote import DEFAULT_READY_TIMEOUT
 
 __all__ = [
@@ -148,6 +149,46 @@ OPTIONS: tuple[Option, ...] = (
         "--chat-model",
         default="script",
         choices=MODEL_MODES,
+    ),
+    Option(
+        "chat_parity",
+        "How the parity item compares the drivers' runs: checked (message text as the scenario checked it: "
+        "exactly, or by both satisfying its fuzzy matcher), exact, structure (no message text); wins over a "
+        "scenario's parity:.",
+        "--chat-parity",
+        default="checked",
+        choices=PARITY_MODES,
+    ),
+    Option(
+        "chat_repeat",
+        "Run each scenario N times per driver; one item reports the pass rate per step and fails when fewer than "
+        "the scenario's min_pass (default: all) passed; wins over a scenario's repeat:.",
+        "--chat-repeat",
+        "N",
+        default="1",
+        kind=int,
+    ),
+    Option(
+        "chat_judge_url",
+        "Base URL of an OpenAI-compatible endpoint (Ollama, vLLM, TEI, the HF router, OpenAI) that the similar and "
+        "judge matchers ask; its key comes from the environment variable CHAT_HARNESS_JUDGE_API_KEY.",
+        "--chat-judge-url",
+        "URL",
+        env="CHAT_HARNESS_JUDGE_URL",
+    ),
+    Option(
+        "chat_judge_model",
+        "The chat model that grades replies for the judge matcher.",
+        "--chat-judge-model",
+        "NAME",
+        env="CHAT_HARNESS_JUDGE_MODEL",
+    ),
+    Option(
+        "chat_judge_embedding_model",
+        "The embedding model the similar matcher compares texts with.",
+        "--chat-judge-embedding-model",
+        "NAME",
+        env="CHAT_HARNESS_JUDGE_EMBEDDING_MODEL",
     ),
     Option("chat_report", "Write a JSON transcript per run and DIR/report.html.", "--chat-report", "DIR"),
     Option(

@@ -11,11 +11,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from harness.drivers import available_drivers
+from harness.judging import JudgeSettings
 from harness.pytest_plugin.options import DEFAULT_SCENARIO_TIMEOUT, DEFAULT_TIMEOUT, MODEL_MODES, OPTIONS
+from harness.spec.model import PARITY_MODES
 from harness.spec.sandbox import Sandbox
 from harness.target.credentials import Credentials, parse_login, split_login
 from harness.target.remote import DEFAULT_READY_TIMEOUT
@@ -90,6 +93,12 @@ class Settings:
     output: Path | None
     sessions: int
     model_mode: str
+    #: --chat-parity (None: each scenario's parity:, else "checked")
+    parity: str | None
+    #: --chat-repeat (None: each scenario's repeat:, else 1)
+    repeat: int | None
+    #: the endpoint the similar / judge matchers ask (None: not configured)
+    judge: JudgeSettings | None
     update: bool
     fresh_contexts: bool
     sandbox: Sandbox
@@ -113,6 +122,7 @@ class Settings:
             self.url_password,
             auth[1] if auth else None,
             f"{auth[0]}:{auth[1]}" if auth and auth[1] else None,
+            self.judge.api_key if self.judge else None,
         )
         return [s for s in found if s]
 
@@ -151,6 +161,9 @@ class Settings:
             output=_output_folder(config),
             sessions=_sessions(_given(config, "chat_sessions")),
             model_mode=_model_mode(_given(config, "chat_model")),
+            parity=_choice("chat_parity", _given(config, "chat_parity"), PARITY_MODES),
+            repeat=_repeat(_given(config, "chat_repeat")),
+            judge=_judge(config),
             update=bool(config.getoption("update_expectations")),
             fresh_contexts=bool(config.getoption("chat_fresh_contexts")),
             sandbox=Sandbox.for_project(
@@ -166,6 +179,40 @@ def _model_mode(value: Any) -> str:
     if mode not in MODEL_MODES:
         raise pytest.UsageError(f"chat_model = {value!r}: choose one of {', '.join(MODEL_MODES)}")
     return mode
+
+
+def _judge(config: pytest.Config) -> JudgeSettings | None:
+    """The judge endpoint's settings (--chat-judge-url and its models; the key from the environment)."""
+    url = _given(config, "chat_judge_url")
+    model, embedding = _given(config, "chat_judge_model"), _given(config, "chat_judge_embedding_model")
+    if url is None:
+        if model or embedding:
+            raise pytest.UsageError("--chat-judge-model and --chat-judge-embedding-model need --chat-judge-url")
+        return None
+    if urlsplit(str(url)).scheme not in ("http", "https") or not urlsplit(str(url)).hostname:
+        raise pytest.UsageError(f"--chat-judge-url {url!r}: expected an http(s) URL such as http://localhost:11434/v1")
+    return JudgeSettings.from_environment(str(url), model, embedding)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if str(value) not in choices:
+        raise pytest.UsageError(f"{name} = {value!r}: choose one of {', '.join(choices)}")
+    return str(value)
+
+
+def _repeat(value: Any) -> int | None:
+    """How many runs per driver --chat-repeat asks for (None: as each scenario says)."""
+    if value is None:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise pytest.UsageError(f"chat_repeat = {value!r}: expected a whole number of runs") from None
+    if not 1 <= count <= 1000:
+        raise pytest.UsageError(f"--chat-repeat must be between 1 and 1000, got {count}")
+    return count
 
 
 def _sessions(value: Any) -> int:

@@ -1,4 +1,5 @@
-"""What pytest reported of each item of the harness, and the latency tables of the sessions items.
+"""What pytest reported of each item of the harness, the latency tables of the sessions items, and
+the pass rates of repeated scenarios.
 
 Registered as a plugin object, it sees every report: in the main process those of every xdist
 worker too. Each report is counted as pytest's terminal summary counts it (the category
@@ -25,6 +26,7 @@ class RunTally:
         self.config = config
         self.items: dict[str, ItemOutcome] = {}
         self.latency: list[tuple[str, str]] = []  # (node id, JSON table) of each sessions item
+        self.repeats: list[tuple[str, str, str]] = []  # (node id, rate, per-step rates) of each repeated item
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if ITEM_MARK not in report.keywords:
@@ -34,6 +36,11 @@ class RunTally:
             self.latency.extend(
                 (report.nodeid, str(value)) for name, value in report.user_properties if name == "chat_latency"
             )
+            properties = dict(report.user_properties)
+            if "chat_repeat" in properties:
+                self.repeats.append(
+                    (report.nodeid, str(properties["chat_repeat"]), str(properties.get("chat_repeat_steps", "")))
+                )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A scenario file that failed to collect (it should become an invalid-file item instead)."""

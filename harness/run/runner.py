@@ -17,6 +17,7 @@ from harness.errors import (
     ContractViolated,
     ExpectationFailed,
     HarnessError,
+    JudgeError,
     ModelCallUnanswered,
     OutOfTime,
     StepError,
@@ -27,7 +28,7 @@ from harness.gradio.history import Message
 from harness.run import contracts
 from harness.run.checks import Observation, check_expectation
 from harness.run.diff import format_history
-from harness.spec.matchers import SAVED, substitute
+from harness.spec.matchers import SAVED, SCORES, substitute
 from harness.spec.model import Expectation, Scenario
 from harness.spec.steps import Action, Call, Edit, Expect, ModelStep, Save, Send, Step, Undo
 
@@ -47,6 +48,8 @@ class StepResult:
     error: str | None = None
     #: what the app sent to the scripted model during the step (None: the scripted model is off)
     model_calls: list[ModelCall] | None = None
+    #: what the similar / judge matchers of an expect step scored (score, minimum, the judge's reason)
+    scores: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -142,7 +145,13 @@ def run_scenario(
                     result.asserted_components.update(seen.components)
                     if seen.input is not None or step.expectation.input is not None:
                         result.asserted_components["(input box)"] = seen.input
-                    sections = check_expectation(step.expectation, seen)
+                    scores: list[dict[str, Any]] = []
+                    scoring = SCORES.set(scores)
+                    try:
+                        sections = check_expectation(step.expectation, seen)
+                    finally:
+                        SCORES.reset(scoring)
+                        entry.scores = scores
                     if update is not None:
                         errored = (
                             isinstance(previous, Action) and last_action is not None and last_action.error is not None
@@ -188,7 +197,7 @@ def run_scenario(
                 exc = _out_of_time(caught, limits) if cut_short and limits is not None else caught
                 entry.error = str(exc)
                 exc.result = result
-                if isinstance(exc, StepError | TargetError):
+                if isinstance(exc, StepError | TargetError | JudgeError):
                     exc.step = step
                     exc.history = _safe_history(driver)
                 if exc is caught:

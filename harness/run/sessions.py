@@ -44,7 +44,7 @@ class SessionsOutcome:
                 names = (f"session {first_number}", f"session {number}")
                 found.extend(
                     f"session {number} and session {first_number} disagree: {p}"
-                    for p in compare_runs(first, other, names)[:1]
+                    for p in compare_runs(first, other, names, mode=first.scenario.parity or "checked")[:1]
                 )
         return found
 

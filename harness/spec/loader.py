@@ -100,6 +100,8 @@ class _FileLoader:
     def __init__(self, path: str, sandbox: Sandbox | None = None) -> None:
         self.path = path
         self.sandbox = sandbox
+        #: what the matchers of the scenario being loaded ask of the judge endpoint
+        self.services: set[str] = set()
 
     def at(self, line: int) -> Location:
         return Location(self.path, line)
@@ -192,6 +194,7 @@ class _FileLoader:
 
     def scenario(self, doc: Any) -> Scenario:
         line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
+        self.services = set()
         if not isinstance(doc, Mapping):
             raise ScenarioError(f"a scenario is a mapping with name and steps, not {kind_of(doc)}", self.at(line))
         known = tuple(schema()["properties"])
@@ -256,6 +259,7 @@ class _FileLoader:
             parity=doc.get("parity"),
             repeat=repeat,
             min_pass=min_pass,
+            services=frozenset(self.services),
         )
 
     def check_saved_names(self, doc: Any, steps: Sequence[Step], line: int) -> None:
@@ -349,9 +353,11 @@ class _FileLoader:
 
     def matcher(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Matcher:
         try:
-            return compile_matcher(spec)
+            matcher = compile_matcher(spec)
         except MatcherSpecError as exc:
             raise self.fail(f"{where}: {exc}", parent, path, base_line) from None
+        self.services |= matcher.services
+        return matcher
 
     def script(self, spec: Any, parent: Any, path: Sequence[Any], base_line: int, where: str) -> Script:
         """A ``model:`` block: what the scripted model answers."""

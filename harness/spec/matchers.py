@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import MatcherSpecError
 
 __all__ = [
+    "JUDGE",
     "MATCHER_NAMES",
     "PLACEHOLDER",
     "SAVED",
+    "SCORES",
     "Matcher",
     "compile_matcher",
     "did_you_mean",
@@ -38,6 +40,29 @@ SAVED: ContextVar[Mapping[str, Any]] = ContextVar("saved_values", default=Mappin
 #: ``${NAME}`` in send text: a saved value (``$${`` writes a literal ``${``)
 PLACEHOLDER = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
+
+class Grade(Protocol):
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class Judge(Protocol):
+    """What the ``similar`` and ``judge`` matchers ask (``harness.judging.Judge``)."""
+
+    def similarity(self, text: str, to: str) -> float: ...
+
+    def grade(self, reply: str, rubric: str) -> Grade: ...
+
+
+#: the judge endpoint the run's ``similar`` / ``judge`` matchers ask (the plugin sets it)
+JUDGE: ContextVar[Judge | None] = ContextVar("judge", default=None)
+
+#: where the ``similar`` / ``judge`` matchers of the step being checked note their scores (the runner sets it)
+SCORES: ContextVar[list[dict[str, Any]] | None] = ContextVar("scores", default=None)
+
 #: the matchers that compare with a saved value
 _SAVED_MATCHERS = ("same_as", "differs_from")
 
@@ -50,6 +75,8 @@ class Matcher:
     test: Callable[[Any], str | None]
     #: it asks for one exact value (parity then compares the two runs' values for equality)
     exact: bool = False
+    #: what it asks of the judge endpoint: "embeddings" (similar), "grading" (judge)
+    services: frozenset[str] = frozenset()
 
     def mismatch(self, actual: Any) -> str | None:
         return self.test(actual)
@@ -90,6 +117,73 @@ def _saved(name: Any, same: bool) -> Matcher:
     return Matcher(f"{{{key}: {name}}}", test)
 
 
+def _scored_spec(name: str, spec: Any, text_key: str, default_min: float) -> tuple[str, float]:
+    if not isinstance(spec, Mapping) or text_key not in spec or set(spec) - {text_key, "min"}:
+        raise MatcherSpecError(f"{name} takes {{{text_key}: TEXT, min: NUMBER from 0 to 1}}, got {_show(plain(spec))}")
+    text, least = spec[text_key], spec.get("min", default_min)
+    if not isinstance(text, str) or not text.strip():
+        raise MatcherSpecError(f"{name}.{text_key} must be a non-empty text")
+    if isinstance(least, bool) or not isinstance(least, int | float) or not 0 <= least <= 1:
+        raise MatcherSpecError(f"{name}.min must be a number from 0 to 1, got {_show(least)}")
+    return text, float(least)
+
+
+def _judge() -> Judge:
+    judge = JUDGE.get()
+    if judge is None:
+        raise MatcherSpecError("no judge endpoint is configured for similar / judge (give --chat-judge-url)")
+    return judge
+
+
+def _note(entry: dict[str, Any]) -> None:
+    noted = SCORES.get()
+    if noted is not None:
+        noted.append(entry)
+
+
+def _similar(spec: Any) -> Matcher:
+    to, least = _scored_spec("similar", spec, "to", 0.8)
+
+    def test(actual: Any) -> str | None:
+        if not isinstance(actual, str):
+            return f"expected text similar to {to!r}, got {_show(actual)}"
+        score = _judge().similarity(actual, to)
+        _note({"matcher": "similar", "to": to, "score": round(score, 4), "min": least, "passed": score >= least})
+        if score >= least:
+            return None
+        return f"similarity {score:.2f} to {to!r} is below the minimum {least:g}, for {_show(actual)}"
+
+    return Matcher(f"{{similar: {{to: {to!r}, min: {least:g}}}}}", test, services=frozenset({"embeddings"}))
+
+
+def _graded(spec: Any) -> Matcher:
+    rubric, least = _scored_spec("judge", spec, "rubric", 0.7)
+
+    def test(actual: Any) -> str | None:
+        if not isinstance(actual, str):
+            return f"expected a reply to grade against {rubric!r}, got {_show(actual)}"
+        verdict = _judge().grade(actual, rubric)
+        passed = verdict.score >= least
+        _note(
+            {
+                "matcher": "judge",
+                "rubric": rubric,
+                "score": round(verdict.score, 4),
+                "min": least,
+                "reason": verdict.reason,
+                "passed": passed,
+            }
+        )
+        if passed:
+            return None
+        return (
+            f"the judge scored {verdict.score:.2f} against the rubric {rubric!r} (minimum {least:g}): "
+            f"{verdict.reason} (reply: {_show(actual)})"
+        )
+
+    return Matcher(f"{{judge: {{rubric: {rubric!r}, min: {least:g}}}}}", test, services=frozenset({"grading"}))
+
+
 def _text_matcher(name: str, expected: Any, check: Callable[[str], bool], verb: str) -> Matcher:
     def test(actual: Any) -> str | None:
         if not isinstance(actual, str):
@@ -116,7 +210,7 @@ def _not(spec: Any) -> Matcher:
     def test(actual: Any) -> str | None:
         return f"expected anything but {inner.describe}, got {_show(actual)}" if inner.matches(actual) else None
 
-    return Matcher(f"{{not: {inner.describe}}}", test)
+    return Matcher(f"{{not: {inner.describe}}}", test, services=inner.services)
 
 
 def _any_of(specs: Any) -> Matcher:
@@ -129,7 +223,11 @@ def _any_of(specs: Any) -> Matcher:
             return None
         return f"expected one of {', '.join(m.describe for m in inner)}, got {_show(actual)}"
 
-    return Matcher(f"{{any_of: [{', '.join(m.describe for m in inner)}]}}", test)
+    return Matcher(
+        f"{{any_of: [{', '.join(m.describe for m in inner)}]}}",
+        test,
+        services=frozenset().union(*(m.services for m in inner)),
+    )
 
 
 def _length(expected: Any) -> Matcher:
@@ -169,6 +267,8 @@ _BUILDERS: dict[str, Callable[[Any], Matcher]] = {
     "any": lambda _value: Matcher("{any: true}", lambda _actual: None),
     "same_as": lambda name: _saved(name, True),
     "differs_from": lambda name: _saved(name, False),
+    "similar": _similar,
+    "judge": _graded,
 }
 
 MATCHER_NAMES: tuple[str, ...] = tuple(_BUILDERS)

@@ -178,6 +178,8 @@ class Scenario:
     #: how many times each driver runs it, and how many of those must pass (None: once / all)
     repeat: int | None = None
     min_pass: int | None = None
+    #: what its matchers ask of the judge endpoint ("embeddings": similar, "grading": judge)
+    services: frozenset[str] = frozenset()
 
     @property
     def has_script(self) -> bool:
