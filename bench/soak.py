@@ -4,10 +4,13 @@ Each round runs ``pytest scenarios/ --driver all`` (API, browser and parity item
 reference app (gr.Blocks and gr.ChatInterface) in a fresh pytest process, reads its JUnit XML and
 tallies every item that did not pass. Prints a markdown table and writes
 bench/results/soak.json after every round (so a soak cut short still leaves its figures).
+``--apps random`` soaks ``scenarios/random/`` on the random-reply app instead (its replies differ
+on every run: the contracts, the fuzzy matchers and parity by those matchers must hold anyway);
+its figures go to bench/results/soak-random.json.
 
-    .venv/bin/python bench/soak.py [--runs 20] [-n 2]
+    .venv/bin/python bench/soak.py [--runs 20] [-n 2] [--apps blocks chat_interface random]
 
-The bar (issue 7): zero failures over 20 runs.
+The bar (issues 7 and 19): zero failures over 20 runs.
 """
 
 from __future__ import annotations
@@ -25,23 +28,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # the scenarios written for the reference apps (scenarios/llm/ holds those of the model-backed apps)
 REFERENCE_SCENARIOS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").glob("*.chat.yaml"))
-APPS = {"blocks": "fixtures.reference_app:demo", "chat_interface": "fixtures.chat_interface_app:demo"}
+RANDOM_SCENARIOS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios" / "random").glob("*.chat.yaml"))
+#: what each app soaks: its scenarios, and the app to point them at (None: the files' own app:)
+APPS: dict[str, tuple[list[str], str | None]] = {
+    "blocks": (REFERENCE_SCENARIOS, "fixtures.reference_app:demo"),
+    "chat_interface": (REFERENCE_SCENARIOS, "fixtures.chat_interface_app:demo"),
+    "random": (RANDOM_SCENARIOS, None),
+}
+DEFAULT_APPS = ["blocks", "chat_interface"]
 
 
-def one_round(app: str, workers: int, junit: Path) -> tuple[dict[str, str], float, int]:
+def one_round(app: tuple[list[str], str | None], workers: int, junit: Path) -> tuple[dict[str, str], float, int]:
     """Outcome per item of one bundled run, its wall time and pytest's exit code."""
+    scenarios, target = app
     command = [
         sys.executable,
         "-m",
         "pytest",
-        *REFERENCE_SCENARIOS,
+        *scenarios,
         "-q",
         "-p",
         "no:cacheprovider",
         "--driver",
         "all",
-        "--chat-app",
-        app,
+        *(["--chat-app", target] if target else []),
         "--junitxml",
         str(junit),
     ]
@@ -72,15 +82,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("-n", "--workers", type=int, default=2, help="pytest-xdist workers per run (default 2)")
+    parser.add_argument("--apps", nargs="+", choices=list(APPS), default=DEFAULT_APPS, help="apps to soak")
     args = parser.parse_args()
-    failures: dict[str, collections.Counter[str]] = {app: collections.Counter() for app in APPS}
+    apps = {name: APPS[name] for name in args.apps}
+    failures: dict[str, collections.Counter[str]] = {app: collections.Counter() for app in apps}
     items: dict[str, int] = {}
-    times: dict[str, list[float]] = {app: [] for app in APPS}
-    out = ROOT / "bench" / "results" / "soak.json"
+    times: dict[str, list[float]] = {app: [] for app in apps}
+    name = "soak" if args.apps == DEFAULT_APPS else "soak-" + "-".join(args.apps)
+    out = ROOT / "bench" / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(1, args.runs + 1):
-            for app, spec in APPS.items():
+            for app, spec in apps.items():
                 outcomes, seconds, code = one_round(spec, args.workers, Path(tmp) / f"{app}.xml")
                 items[app] = sum(1 for o in outcomes.values() if o in ("passed", "failed", "skipped"))
                 times[app].append(seconds)
@@ -103,7 +116,7 @@ def main() -> None:
     print()
     print("| app | runs | items per run | mean s per run | failed items (count) |")
     print("|---|---|---|---|---|")
-    for app in APPS:
+    for app in apps:
         failed = ", ".join(f"{name} ({count})" for name, count in failures[app].most_common()) or "none"
         print(
             f"| {app} | {args.runs} | {items.get(app, 0)} "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ActionError, AppRaised, ContractViolated, ExpectationFailed, OutOfTime
+from harness.errors import ActionError, AppRaised, ContractViolated, ExpectationFailed, OutOfTime, ScenarioError
 from harness.output.update import Updates, write_edits
 from harness.run.parity import compare_runs
 from harness.run.runner import Limits, RunResult, run_scenario
@@ -206,3 +206,116 @@ def test_parity_holds_for_two_correct_runs_and_names_the_first_difference() -> N
 def test_simultaneous_sessions_of_a_correct_app_agree() -> None:
     outcome = run_sessions(_scenario(), ScriptedDriver, 3, timeout=5.0)
     assert outcome.problems() == [] and len([r for r in outcome.results if r is not None]) == 3
+
+
+# -- parity by the scenario's matchers, saved values, repeats ----------------------------------------
+
+FUZZY = """\
+name: fuzzy
+steps:
+  - send: hello
+  - send: hi
+  - expect:
+      history:
+        - {role: user, content: hello}
+        - {role: assistant, content: {regex: "(?i)echo: hello"}}
+        - {role: user, content: hi}
+        - {role: assistant, content: {regex: "(?i)echo: hi"}}
+"""
+
+
+def test_parity_compares_text_a_matcher_checked_by_that_matcher() -> None:
+    """A reply checked with a regex may differ between the runs as long as both satisfy it;
+    one checked exactly, or not checked at all, must be equal (unless parity is structure)."""
+    calm, loud = (
+        _run(_scenario(FUZZY), ScriptedDriver(name="api")),
+        _run(_scenario(FUZZY), ScriptedDriver(name="browser", faults=("shouts",))),
+    )
+    assert compare_runs(calm, loud) == []
+    (exact,) = compare_runs(calm, loud, mode="exact")
+    assert exact.startswith("history at step 3 (expect) (units.chat.yaml:5): message 1 differs in content")
+    unchecked = FUZZY.replace('{regex: "(?i)echo: hi"}', "{any: true}").replace(
+        '{regex: "(?i)echo: hello"}', '"#1 echo: hello"'
+    )
+    calm, loud = (
+        _run(_scenario(unchecked), ScriptedDriver(name="api")),
+        _run(
+            _scenario(unchecked.replace('"#1 echo: hello"', "{regex: .}")),
+            ScriptedDriver(name="browser", faults=("shouts",)),
+        ),
+    )
+    assert compare_runs(calm, loud)[0].startswith("history at step 3 (expect) (units.chat.yaml:5): message 1 differs")
+    assert compare_runs(calm, loud, mode="structure") == []
+    three = FUZZY + "  - send: more\n"  # the third reply is never checked: its text must be equal
+    calm, loud = (
+        _run(_scenario(three), ScriptedDriver(name=n, faults=f)) for n, f in (("api", ()), ("b", ("shouts",)))
+    )
+    (problem,) = compare_runs(calm, loud)
+    assert problem.startswith("final history: message 5 differs in content")
+
+
+def test_a_fuzzy_text_both_runs_must_satisfy_fails_parity_when_one_does_not() -> None:
+    calm = _run(_scenario(FUZZY), ScriptedDriver(name="api"))
+    lenient = FUZZY.replace('{regex: "(?i)echo: hi"}', '{regex: "echo: hi"}')
+    loud = _run(
+        _scenario(lenient.replace('"echo: hi"', '"(?i)echo: hi"')), ScriptedDriver(name="b", faults=("shouts",))
+    )
+    # compared under the first run's scenario: its matcher is case-sensitive, the shouting run fails it
+    calm_strict = _run(_scenario(lenient), ScriptedDriver(name="api"))
+    (problem,) = compare_runs(calm_strict, loud)
+    assert "message 3: the b run's text does not satisfy {regex: 'echo: hi'}" in problem
+    assert compare_runs(calm, loud) == []
+
+
+SAVED = """\
+name: saved
+steps:
+  - send: hello
+  - save: first
+  - retry: {}
+  - expect:
+      history:
+        last: [{role: assistant, content: {differs_from: first}}]
+  - save: {as: prompt, message: 0}
+  - send: "again: ${prompt} / ${first} / $${literal}"
+  - expect:
+      history:
+        last:
+          - {role: user, content: "again: hello / #1 echo: hello / ${literal}"}
+          - {role: assistant, content: {regex: "^#3"}}
+      components: {System prompt: {same_as: system}}
+"""
+
+
+def test_saved_values_feed_matchers_and_later_messages() -> None:
+    with pytest.raises(ScenarioError, match="no value is saved under 'system' before it"):
+        _scenario(SAVED)
+    text = SAVED.replace(
+        "  - save: {as: prompt", "  - save: {as: system, component: System prompt}\n  - save: {as: prompt"
+    )
+    result = _run(_scenario(text), ScriptedDriver())
+    assert result.saved == {"first": "#1 echo: hello", "system": "", "prompt": "hello"}
+    same = text.replace("differs_from: first", "same_as: first")
+    with pytest.raises(ExpectationFailed) as caught:
+        _run(_scenario(same), ScriptedDriver())
+    assert "expected the value saved as 'first' ('#1 echo: hello'), got '#2 echo: hello'" in caught.value.detail
+
+
+def test_a_repeat_tally_counts_runs_and_steps() -> None:
+    from harness.run.repeats import RepeatTally
+
+    scenario = _scenario(FUZZY.replace("(?i)", ""))  # a shouting reply fails it
+    tally = RepeatTally(scenario, runs=3, needed=2)
+    tally.add(_run(scenario, ScriptedDriver()), None)
+    with pytest.raises(ExpectationFailed) as caught:
+        _run(scenario, ScriptedDriver(faults=("shouts",)))
+    tally.add(caught.value.result, caught.value)
+    assert not tally.held and tally.rate() == "1/2 passed, 2 needed"
+    assert tally.step_rates() == [
+        "step 1 (send): 2/2 passed",
+        "step 2 (send): 2/2 passed",
+        "step 3 (expect): 1/2 passed",
+    ]
+    assert tally.failures()[0].startswith("run 2: step 3 (expect): expectation failed: history differs")
+    tally.add(_run(scenario, ScriptedDriver()), None)
+    assert tally.held and tally.as_dict()["rate"] == "2/3 passed, 2 needed"

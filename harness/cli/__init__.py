@@ -7,6 +7,9 @@
 * ``chat-harness schema``: print the path of the scenario JSON Schema (for editors).
 * ``chat-harness new TARGET [-o FILE]``: write a starting scenario for the app (one step per
   action it wires), valid against the schema and passing as written.
+* ``chat-harness check TARGET [--driver api|browser|all]``: the behaviour contracts of every
+  action the app wires (send, retry, undo, like, dislike, edit, clear), with no scenario; one line
+  per action and driver (passed / violated: the contract / not wired); exit code 0 when all held.
 * ``chat-harness record TARGET --steps STEP... [-o FILE]``: run the actions once (API driver by
   default) and write them as a scenario, each followed by an ``expect`` of the history observed
   (``--update-expectations`` on a skeleton); nothing is written when the run fails.
@@ -57,6 +60,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     inspect_args.add_argument("--json", action="store_true", help="print JSON instead of text")
     inspect_args.add_argument(
+        "--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)"
+    )
+    check_args = sub.add_parser(
+        "check", help="check the behaviour contracts of every action an app wires, with no scenario"
+    )
+    check_args.add_argument(
+        "target",
+        help="http(s) URL, Space id (owner/name) or module:attr; token from HF_TOKEN, login from CHAT_HARNESS_AUTH",
+    )
+    check_args.add_argument(
+        "--driver", choices=["api", "browser", "all"], default="all", help="drivers to check with (default all)"
+    )
+    check_args.add_argument("--chatbot", default=None, help="the chatbot to check (label or elem_id), if several")
+    check_args.add_argument(
+        "--real-model",
+        action="store_true",
+        help="let an app launched in-process call its real model (default: a catch-all scripted reply)",
+    )
+    check_args.add_argument("-v", "--verbose", action="store_true", help="show pytest's failure reports too")
+    check_args.add_argument(
         "--ready-timeout", type=float, default=60.0, help="how long to wait for a remote app (default 60)"
     )
     record_args = sub.add_parser(
@@ -117,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness.cli.new import new
 
         return new(args.target, args.output, args.force, args.ready_timeout)
+    if args.command == "check":
+        from harness.cli.check import check
+
+        return check(args.target, args.driver, args.chatbot, args.real_model, args.ready_timeout, args.verbose)
     if args.command == "record":
         from harness.cli.record import record
 

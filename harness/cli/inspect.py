@@ -179,6 +179,7 @@ def read_app(command: str, target: str, ready_timeout: float) -> AppReport | Non
     import sys
 
     from harness.cli.run import is_space, shown_target
+    from harness.pytest_plugin.scripted_model import ModelService
     from harness.target.credentials import parse_login, token_for
 
     login = os.environ.get("CHAT_HARNESS_AUTH")
@@ -188,11 +189,18 @@ def read_app(command: str, target: str, ready_timeout: float) -> AppReport | Non
         print(f"chat-harness {command}: CHAT_HARNESS_AUTH: {exc}", file=sys.stderr)
         return None
     token = token_for(None if is_space(target) else shown_target(target), None, os.environ.get("HF_TOKEN") or None)
+    # an app imported here makes its model clients as it would under the plugin (placeholder keys,
+    # calls routed to a scripted model that answers none of them): nothing reaches a provider
+    models = ModelService("script")
+    if "://" not in target and not is_space(target):
+        models.route()
     try:
         return inspect_target(target, Credentials(token=token, auth=auth), timeout=ready_timeout)
     except TargetError as exc:
         print(f"chat-harness {command}: {exc}", file=sys.stderr)
         return None
+    finally:
+        models.close()
 
 
 def inspect(target: str, as_json: bool, ready_timeout: float) -> int:

@@ -262,5 +262,8 @@ def _edit(step: Edit, before: Sequence[Message], b: _Shown, a: _Shown, settings:
             )
         ]
     if b.messages[i].role == "user":
-        return _reply("edit", a, i + 1, settings, None)
+        old_reply = 0  # how many messages answered the edited one: a fresh reply has as many
+        while i + 1 + old_reply < len(b) and b.messages[i + 1 + old_reply].role != "user":
+            old_reply += 1
+        return _reply("edit", a, i + 1, settings, old_reply or None)
     return []

@@ -20,12 +20,12 @@ How message text is compared is the scenario's ``parity:`` (or ``--chat-parity``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.gradio.history import Message
 from harness.run.runner import RunResult
-from harness.spec.matchers import Matcher
+from harness.spec.matchers import SAVED, Matcher
 from harness.spec.model import PARITY_MODES, Expectation, MessageExpectation
 from harness.spec.steps import Expect
 
@@ -59,8 +59,15 @@ class _Texts:
             else:
                 self.by_matcher[index] = check.content
 
-    def differences(self, a: Sequence[Message], b: Sequence[Message], names: tuple[str, str]) -> str | None:
-        """The first way the histories differ, or None."""
+    def differences(
+        self,
+        a: Sequence[Message],
+        b: Sequence[Message],
+        names: tuple[str, str],
+        saved: tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {}),
+    ) -> str | None:
+        """The first way the histories differ, or None (``saved``: each run's saved values, for
+        ``same_as`` / ``differs_from``)."""
         if len(a) != len(b):
             return f"{names[0]} has {len(a)} messages, {names[1]} has {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
@@ -74,18 +81,27 @@ class _Texts:
             matcher = self.by_matcher.get(i) if self.mode == "checked" else None
             if matcher is None:
                 return f"message {i} differs in content"
-            for name, text in zip(names, (tx, ty)):
-                if why := matcher.mismatch(text):
+            for name, text, values in zip(names, (tx, ty), saved):
+                if why := _mismatch(matcher, text, values):
                     return f"message {i}: the {name} run's text does not satisfy {matcher.describe}: {why}"
         return None
 
 
-def _same_value(va: Any, vb: Any, matcher: Matcher | None, mode: str) -> bool:
+def _mismatch(matcher: Matcher, value: Any, saved: Mapping[str, Any]) -> str | None:
+    """``matcher`` on one run's ``value``, with that run's saved values."""
+    token = SAVED.set(saved)
+    try:
+        return matcher.mismatch(value)
+    finally:
+        SAVED.reset(token)
+
+
+def _same_value(va: Any, vb: Any, matcher: Matcher | None, mode: str, saved: tuple[Any, Any]) -> bool:
     if va == vb:
         return True
     if matcher is None or matcher.exact or mode == "exact":
         return False
-    return matcher.matches(va) and matcher.matches(vb)
+    return _mismatch(matcher, va, saved[0]) is None and _mismatch(matcher, vb, saved[1]) is None
 
 
 def compare_runs(
@@ -99,6 +115,7 @@ def compare_runs(
     names = names or (first.driver, second.driver)
     width = max(len(n) for n in names)
     texts = _Texts(mode)
+    saved = (first.saved, second.saved)
     problems: list[str] = []
 
     def both(what: str, va: Any, vb: Any) -> str:
@@ -114,20 +131,20 @@ def compare_runs(
             texts.learn(expectation, len(entry.observation.history))
         where = f"at {entry.step.label} ({entry.step.location})"
         a, b = entry.observation.history, other.observation.history
-        if why := texts.differences(a, b, names):
+        if why := texts.differences(a, b, names, saved):
             problems.append(both(f"history {where}: {why}", [m.as_dict() for m in a], [m.as_dict() for m in b]))
         for name in sorted(set(entry.observation.components) | set(other.observation.components)):
             va, vb = entry.observation.components.get(name), other.observation.components.get(name)
             matcher = expectation.components.get(name) if expectation is not None else None
-            if not _same_value(va, vb, matcher, mode):
+            if not _same_value(va, vb, matcher, mode, saved):
                 problems.append(both(f"component {name!r} {where}:", va, vb))
         if expectation is not None and expectation.input is not None:
             va, vb = entry.observation.input, other.observation.input
-            if not _same_value(va, vb, expectation.input, mode):
+            if not _same_value(va, vb, expectation.input, mode, saved):
                 problems.append(both(f"input box {where}:", va, vb))
         if problems:
             return problems
-    if why := texts.differences(first.final_history, second.final_history, names):
+    if why := texts.differences(first.final_history, second.final_history, names, saved):
         problems.append(
             both(
                 f"final history: {why}",
