@@ -68,9 +68,7 @@ def test_retry_replaces_only_the_last_reply_with_a_new_stream() -> None:
     assert _broken(RETRY, TWO, _h("u: hello!", "a: #1", "u: hi", "a: #3")) == [
         "retry changed message 0, which it must keep"
     ]
-    assert _broken(RETRY, TWO, TWO, streamed=False) == [
-        "retry made no new reply: the app sent no update of the chat"
-    ]
+    assert _broken(RETRY, TWO, TWO, streamed=False) == ["retry made no new reply: the app sent no update of the chat"]
     assert _broken(RETRY, TWO, _h("u: hello", "a: #1", "u: hi")) == [
         "retry got no reply: no assistant message follows the prompt"
     ]
