@@ -114,18 +114,38 @@ def test_check_passes_every_good_app(target: str, driver: str, not_wired: list[s
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("variant", "driver"), [("retry_changes_earlier", "api"), ("undo_forgets_prompt", "browser")])
-def test_check_names_the_contract_a_broken_app_violates(variant: str, driver: str) -> None:
+def test_check_reaches_an_app_by_url(reference_url: str) -> None:
+    done = _check(reference_url, "--driver", "api")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "  undo     passed (api)" in done.stdout and "  retry    passed (api)" in done.stdout
+
+
+#: what `check` says of each variant: the actions that break (after its own short set-up) and how
+CHECKED = {
+    "retry_appends": (["retry"], "retry appended a reply instead of replacing the last one"),
+    "retry_changes_earlier": (["retry"], "retry changed message 0, which it must keep"),
+    "undo_forgets_prompt": (["undo"], "undo did not put the undone message back in the input box"),
+    "like_alters_history": (["like", "dislike"], "changed message 1, which it must keep"),
+    "edit_keeps_later": (["edit"], "edit left 2 message(s) after the prompt; before, the reply had 1"),
+    "clear_leaves_message": (["clear"], "clear left 1 message(s) in the chat, which it must empty"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", list(CHECKED))
+def test_check_names_the_contract_a_broken_app_violates(variant: str) -> None:
+    driver = "browser" if variant == "undo_forgets_prompt" else "api"  # one of them clicks the icons
     done = _check(f"fixtures.random_app:{variant}", "--driver", driver)
     assert done.returncode == 1, done.stdout + done.stderr
-    action = variant.split("_")[0]
-    assert any(
-        line.startswith(f"  {action} ") and f"{driver}: violated: {VARIANTS[variant][1]}" in line
-        for line in done.stdout.splitlines()
-    ), done.stdout
-    passed = [line for line in done.stdout.splitlines() if line.endswith(f"passed ({driver})")]
-    assert len(passed) == 6, done.stdout  # every other action held
-    assert done.stdout.rstrip().endswith("some wired actions break their contracts")
+    actions, broken = CHECKED[variant]
+    lines = done.stdout.split(f"chat-harness check fixtures.random_app:{variant}")[1].splitlines()
+    for action in actions:
+        assert any(
+            line.startswith(f"  {action} ") and f"{driver}: violated: " in line and broken in line for line in lines
+        ), (action, done.stdout)
+    passed = [line for line in lines if line.endswith(f"passed ({driver})")]
+    assert len(passed) == 7 - len(actions), done.stdout  # every other action held
+    assert lines[-1] == "some wired actions break their contracts"
 
 
 def test_check_of_an_app_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path) -> None:
