@@ -36,6 +36,10 @@ demo: setup
 	$(PY) -m pytest scenarios/*.chat.yaml -q -rs --driver all --chat-app fixtures.chat_interface_app:demo
 	@echo "== apps on hosted models (InferenceClient, OpenAI SDK), their model scripted: API, browser, parity"
 	$(PY) -m pytest scenarios/llm/ -q -rs --driver all
+	@echo "== a bot whose replies are random: behaviour contracts, loose matchers, parity by those matchers"
+	$(PY) -m pytest scenarios/random/ -q -rs --driver all
+	@echo "== chat-harness check: every wired action's behaviour contracts, no scenario"
+	$(VENV)/bin/chat-harness check fixtures.reference_app:demo
 
 test: setup gradio5 lint
 	$(PY) -m pytest -q -rs -n 2

@@ -240,6 +240,7 @@ def test_parity_failure_is_its_own_item(project: pytest.Pytester) -> None:
     project.makefile(
         ".chat.yaml",
         either="""name: either client
+parity: exact  # a text checked with a fuzzy matcher is equal on both drivers, not just matched
 steps:
   - send: hi
   - expect:
@@ -253,7 +254,7 @@ steps:
     result.stdout.fnmatch_lines(
         [
             "*scenario 'either client' (either.chat.yaml:1): the api and browser drivers disagree",
-            "history at step 2 (expect) (either.chat.yaml:4): message 1 differs in content",
+            "history at step 2 (expect) (either.chat.yaml:5): message 1 differs in content",
             '  api    : *"echo: hi (seen by the api)"*',
             '  browser: *"echo: hi (seen by the browser)"*',
         ]

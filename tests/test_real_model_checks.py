@@ -159,11 +159,11 @@ def test_check_of_an_app_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path:
 MEANING = """\
 name: meaning
 steps:
-  - send: hello politely
+  - send: {said}
   - expect:
       history:
         last:
-          - {{role: assistant, content: {{similar: {{to: "echo hello politely", min: {similar_min}}}}}}}
+          - {{role: assistant, content: {{similar: {{to: "echo {said}", min: {similar_min}}}}}}}
   - expect:
       history:
         last:
@@ -172,7 +172,9 @@ steps:
 
 
 def _meaning(project: pytest.Pytester, similar_min: float = 0.5, rubric: str = "answers politely") -> Path:
-    return project.makefile(".chat.yaml", meaning=MEANING.format(similar_min=similar_min, rubric=rubric))
+    # the judge script grades by the first of its words the prompt holds: the reply echoes what was said
+    said = "hello politely" if "politely" in rubric else "hello"
+    return project.makefile(".chat.yaml", meaning=MEANING.format(said=said, similar_min=similar_min, rubric=rubric))
 
 
 def _judge_args(url: str) -> list[str]:
@@ -201,13 +203,11 @@ def test_similar_and_judge_pass_and_fail_with_score_threshold_and_reason(project
             r"\s+", " ", (report / "report.html").read_text()
         )
 
-        failing = project.makefile(
-            ".chat.yaml", meaning=MEANING.format(similar_min=0.99, rubric="mentions the refund policy")
-        )
+        failing = _meaning(project, similar_min=0.99, rubric="mentions the refund policy")
         result = _run(project, str(failing), *_judge_args(url))
         result.assert_outcomes(failed=1)
         out = result.stdout.str()
-        assert re.search(r"similarity 0\.\d\d to 'echo hello politely' is below the minimum 0\.99", out), out
+        assert re.search(r"similarity 0\.\d\d to 'echo hello' is below the minimum 0\.99", out), out
         lenient = failing.read_text().replace("min: 0.99", "min: 0.1")
         failing.write_text(lenient)
         out = _run(project, str(failing), *_judge_args(url)).stdout.str()
