@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.drivers.base import ActionRecord
+from harness.drivers.base import ActionRecord, EventRecord
 from harness.errors import Location
 from harness.gradio.history import Message
 from harness.run.contracts import violations
@@ -30,9 +30,13 @@ def _broken(
     after: list[Message],
     settings: ContractSettings | None = None,
     streamed: bool = True,
+    ran: bool = False,
     **kwargs: Any,
 ) -> list[str]:
-    action = ActionRecord(step.label, stream=[after] if streamed else [])
+    """What ``step`` broke going from ``before`` to ``after`` (``streamed``: the chat streamed in;
+    ``ran``: a handler ran without streaming, as a plain function does)."""
+    events = [EventRecord(0, "/retry", 0.01, 0)] if ran else []
+    action = ActionRecord(step.label, stream=[after] if streamed else [], events=events)
     return [v.message for v in violations(step, before, after, action, settings or ContractSettings(), **kwargs)]
 
 
@@ -68,7 +72,7 @@ def test_retry_replaces_only_the_last_reply_with_a_new_stream() -> None:
     assert _broken(RETRY, TWO, _h("u: hello!", "a: #1", "u: hi", "a: #3")) == [
         "retry changed message 0, which it must keep"
     ]
-    assert _broken(RETRY, TWO, TWO, streamed=False) == ["retry made no new reply: the app sent no update of the chat"]
+    assert _broken(RETRY, TWO, TWO, streamed=False) == ["retry made no new reply: no handler of the app ran"]
     assert _broken(RETRY, TWO, _h("u: hello", "a: #1", "u: hi")) == [
         "retry got no reply: no assistant message follows the prompt"
     ]
@@ -151,3 +155,22 @@ def test_a_step_or_a_kind_can_be_left_unchecked() -> None:
     assert not applies(RETRY, ContractSettings(off=frozenset({"retry"})))
     assert not applies(Retry(number=1, location=HERE, contracts=False), ContractSettings())
     assert applies(UNDO, ContractSettings(off=frozenset({"retry"})))
+
+
+def test_review_cases_real_apps_meet() -> None:
+    """Apps as people write them: a plain (not streaming) retry handler, a retry of a prompt that
+    got no answer, a message with files, thoughts that vary in number, a stopped reply, a corrected
+    assistant message."""
+    new = _h("u: hello", "a: #1", "u: hi", "a: #3")
+    assert _broken(RETRY, TWO, new, streamed=False, ran=True) == []
+    unanswered = _h("u: hello", "a: #1", "u: hi")
+    assert _broken(RETRY, unanswered, new) == []
+    with_file = [Message("user", ""), *_h("u: look", "a: a cat")]  # Gradio 5: the file message first
+    assert _broken(UNDO, with_file, [], input_after={"text": "look", "files": ["cat.png"]}) == []
+    thought = Message("assistant", "thinking", metadata={"title": "Thinking"})
+    once = [*_h("u: hi"), thought, *_h("a: answer")]
+    assert _broken(RETRY, once, [*_h("u: hi"), thought, thought, *_h("a: again")]) == []
+    stopped = Send(number=1, location=HERE, text="hi", stop_after=1)
+    assert _broken(stopped, [], _h("u: hi", "a: half"), ContractSettings(replies=2)) == []
+    corrected = Edit(number=1, location=HERE, index=1, text="#1, corrected")
+    assert _broken(corrected, TWO, _h("u: hello", "a: #1, corrected", "u: hi", "a: #2")) == []

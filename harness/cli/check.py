@@ -43,6 +43,9 @@ ACTIONS: dict[str, tuple[str | None, list[str], str]] = {
     "clear": ("clear", [f"send: {json.dumps(FIRST)}"], "clear: {}"),
 }
 
+#: where pytest reads a project's settings from (the first that exists here is used)
+INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
 #: the model script of an app launched in-process: any call gets a short reply
 CATCH_ALL = [
     "model:",
@@ -147,6 +150,9 @@ def check(target: str, driver: str, chatbot: str | None, real_model: bool, ready
             str(Path.cwd()),
             *target_options(target),
         ]
+        ini = next((name for name in INI_FILES if Path(name).is_file()), None)
+        if ini is not None:  # the project's settings (timeouts, trusted apps), as for its own runs
+            args += ["-c", ini]
         if in_process and real_model:
             args += ["--chat-model", "off"]
         if not verbose:

@@ -4,6 +4,7 @@ report, the updated expectations and the scrubbing of secrets."""
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import json
 import logging
@@ -30,6 +31,7 @@ from harness.pytest_plugin.xdist import XdistHandOver
 from harness.spec.matchers import JUDGE
 
 judge_key = pytest.StashKey[Judge]()
+judge_token_key = pytest.StashKey[contextvars.Token[Any]]()
 
 log = logging.getLogger("harness.pytest_plugin")
 
@@ -47,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[targets_key] = targets = Targets(run, getattr(config, "workerinput", {}).get("chat_targets"))
     if run.judge is not None:
         config.stash[judge_key] = judge = Judge(run.judge)
-        JUDGE.set(judge)  # items run in this thread: the similar / judge matchers ask it
+        config.stash[judge_token_key] = JUDGE.set(judge)  # items run in this thread: the matchers ask it
         if host := judge_host(run.judge.url):
             targets.models.allowed_hosts.add(host)  # the scripted model's routing lets the judge through
     config.stash[updates_key] = []
@@ -211,10 +213,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"  NOT UPDATED: {line}")
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A scenario whose matchers need the judge endpoint, with none configured: one usage error for
-    the run (not a crash per item), naming the scenarios and the options to give."""
-    missing = judge_problems(settings(config), items)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A selected scenario whose matchers need the judge endpoint, with none configured: one usage
+    error for the run (not a crash per item), naming the scenarios and the options to give."""
+    missing = judge_problems(settings(session.config), session.items)
     if missing:
         raise pytest.UsageError(missing)
 
@@ -223,7 +225,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     judge = config.stash.get(judge_key, None)
     if judge is not None:
         judge.close()
-        JUDGE.set(None)
+        JUDGE.reset(config.stash[judge_token_key])
     targets = config.stash.get(targets_key, None)
     if targets is not None:
         targets.close()

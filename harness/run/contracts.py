@@ -113,6 +113,12 @@ def _listing(shown: _Shown, start: int = 0) -> str:
     return "\n".join(lines) or "  (no message)"
 
 
+def _answers(messages: Sequence[Message]) -> int:
+    """How many messages of a reply answer (a thought or tool step, a message with a metadata title,
+    varies from call to call and is not counted)."""
+    return sum(1 for m in messages if not m.metadata.get("title"))
+
+
 def _reply(kind: str, after: _Shown, start: int, settings: ContractSettings, count: int | None) -> list[Violation]:
     """What follows the prompt (``after`` from ``start``) must be a reply: assistant messages only,
     at least one, and ``count`` of them when the count is known."""
@@ -122,11 +128,12 @@ def _reply(kind: str, after: _Shown, start: int, settings: ContractSettings, cou
     if not reply:
         return [Violation(f"{kind} got no reply: no assistant message follows the prompt", _listing(after))]
     wanted = settings.replies if settings.replies is not None else count
-    if wanted is not None and len(reply) != wanted:
+    answers = _answers(reply)
+    if wanted is not None and answers != wanted:
         why = "the scenario's contracts say a turn has" if settings.replies is not None else "before, the reply had"
         return [
             Violation(
-                f"{kind} left {len(reply)} message(s) after the prompt; {why} {wanted}",
+                f"{kind} left {answers} message(s) after the prompt; {why} {wanted}",
                 _listing(after, start),
             )
         ]
@@ -180,8 +187,8 @@ def _send(step: Send, b: _Shown, a: _Shown, settings: ContractSettings) -> list[
         return [
             Violation(f"send added the user message {sent[0]!r}, not the text sent {step.text!r}", _listing(a, start))
         ]
-    if step.stop_after is not None and end == len(a):
-        return []  # stopped before the first token: no reply yet is right
+    if step.stop_after is not None:  # stopped: no reply yet, or part of one, is right
+        return [] if end == len(a) else _reply("send", a, end, ContractSettings(), None)
     return _reply("send", a, end, settings, None)
 
 
@@ -194,7 +201,7 @@ def _retry(b: _Shown, a: _Shown, action: ActionRecord, settings: ContractSetting
         return problems
     old = b.messages[end:]
     new = a.messages[end:]
-    if len(new) > len(old) and all(_same(x, y) for x, y in zip(old, new)) and settings.replies is None:
+    if old and len(new) > len(old) and all(_same(x, y) for x, y in zip(old, new)) and settings.replies is None:
         return [
             Violation(
                 "retry appended a reply instead of replacing the last one "
@@ -202,10 +209,10 @@ def _retry(b: _Shown, a: _Shown, action: ActionRecord, settings: ContractSetting
                 _listing(a, end),
             )
         ]
-    if problems := _reply("retry", a, end, settings, len(old) or None):
+    if problems := _reply("retry", a, end, settings, _answers(old) or None):
         return problems
-    if not action.stream:
-        return [Violation("retry made no new reply: the app sent no update of the chat", _listing(a, end))]
+    if not action.stream and not action.events:
+        return [Violation("retry made no new reply: no handler of the app ran", _listing(a, end))]
     return []
 
 
@@ -213,7 +220,7 @@ def _undo(b: _Shown, a: _Shown, settings: ContractSettings, input_after: Any) ->
     prompt = b.last_prompt()
     if prompt is None:
         return []
-    start, _ = prompt
+    start, end = prompt
     if problems := _kept("undo", b, a, start):
         return problems
     if len(a) > start:
@@ -224,9 +231,12 @@ def _undo(b: _Shown, a: _Shown, settings: ContractSettings, input_after: Any) ->
             )
         ]
     if settings.undo_restores_input:
-        undone = b.messages[start].text
+        # a message with files is several user messages (Gradio 5 puts the files first): its text
+        # is the one that is not empty
+        texts = [m.text.strip() for m in b.messages[start:end] if m.text.strip()]
+        undone = "\n".join(texts)
         held = input_text(input_after)
-        if held is not None and held.strip() != undone.strip():
+        if held is not None and held.strip() not in {undone, " ".join(texts), *texts}:
             return [
                 Violation(
                     f"undo did not put the undone message back in the input box: it holds {held!r}, not {undone!r}",
@@ -253,7 +263,7 @@ def _edit(step: Edit, before: Sequence[Message], b: _Shown, a: _Shown, settings:
             )
         ]
     later = [j for j in range(i + 1, len(a)) if a.messages[j].role == "user"]
-    if later:
+    if later and b.messages[i].role == "user":  # a corrected reply may keep what follows it
         return [
             Violation(
                 f"edit kept {a.name(later[0])} (a later user message): it must drop what came after the edited "
@@ -265,5 +275,6 @@ def _edit(step: Edit, before: Sequence[Message], b: _Shown, a: _Shown, settings:
         old_reply = 0  # how many messages answered the edited one: a fresh reply has as many
         while i + 1 + old_reply < len(b) and b.messages[i + 1 + old_reply].role != "user":
             old_reply += 1
-        return _reply("edit", a, i + 1, settings, old_reply or None)
+        answered = _answers(b.messages[i + 1 : i + 1 + old_reply])
+        return _reply("edit", a, i + 1, settings, answered or None)
     return []

@@ -167,7 +167,7 @@ def run_scenario(
                     model.use(step.script)
                 else:
                     assert isinstance(step, Action)
-                    if isinstance(step, Send | Edit) and result.saved:
+                    if isinstance(step, Send | Edit) and "${" in step.text:
                         step = replace(step, text=substitute(step.text, result.saved))
                     checked = contracts.applies(step, scenario.contracts)
                     before = driver.history() if checked else None

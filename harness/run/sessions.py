@@ -14,6 +14,7 @@ Only against loopback or your own deployment: it is a (small) load test.
 
 from __future__ import annotations
 
+import contextvars
 import statistics
 import threading
 from collections.abc import Callable
@@ -91,7 +92,11 @@ def run_sessions(scenario: Scenario, make_driver: Callable[[], Driver], count: i
             driver.close()
 
     threads = [
-        threading.Thread(target=session, args=(i,), name=f"chat-session-{i + 1}", daemon=True) for i in range(count)
+        # each in a copy of this thread's context: the judge the similar / judge matchers ask is in it
+        threading.Thread(
+            target=contextvars.copy_context().run, args=(session, i), name=f"chat-session-{i + 1}", daemon=True
+        )
+        for i in range(count)
     ]
     for thread in threads:
         thread.start()

@@ -27,6 +27,7 @@ from harness.errors import Location, MatcherSpecError, ScenarioError, first_line
 from harness.model.script import Script, parse_script
 from harness.spec.matchers import PLACEHOLDER, Matcher, compile_matcher, did_you_mean, plain, saved_references
 from harness.spec.model import (
+    CONTRACT_KINDS,
     ContractSettings,
     Expectation,
     FileExpectation,
@@ -327,7 +328,7 @@ class _FileLoader:
             )
         cls = STEP_TYPES[kind]
         extra: dict[str, Any] = {}
-        if isinstance(value, Mapping) and "contracts" in value:  # the step's own switch, not part of its value
+        if kind in CONTRACT_KINDS and isinstance(value, Mapping) and "contracts" in value:  # the step's switch
             extra["contracts"] = bool(value["contracts"])
             value = {k: v for k, v in value.items() if k != "contracts"}
         return cls(
