@@ -217,17 +217,24 @@ def test_similar_and_judge_pass_and_fail_with_score_threshold_and_reason(project
         ), out
 
 
-def test_similar_and_judge_without_a_judge_endpoint_is_one_usage_error(project: pytest.Pytester) -> None:
+def test_similar_and_judge_without_a_judge_endpoint_is_one_failure_naming_what_to_give(
+    project: pytest.Pytester,
+) -> None:
+    """One failure for the run (under xdist too), not one per item; the other scenarios run, and a
+    run that deselects the judged scenario needs no endpoint."""
     path = _meaning(project)
-    result = _run(project, str(path))
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    err = result.stderr.str()
-    assert err.count("ERROR:") == 1 and "1 scenario(s) use the similar / judge matchers" in err, err
-    assert "--chat-judge-url" in err and "--chat-judge-model (for judge)" in err
+    path.write_text(path.read_text().rstrip() + "\n---\nname: plain\nsteps:\n  - send: hi\n")
+    result = _run(project, str(path), "-n", "2")
+    result.assert_outcomes(failed=1, passed=1)
+    out = result.stdout.str()
+    assert "1 scenario(s) use the similar / judge matchers" in out and "meaning[api]" not in out, out
+    assert "judge endpoint not configured" in out and "--chat-judge-model (for judge)" in out
+    assert "INTERNALERROR" not in out
     partial = _run(project, str(path), "--chat-judge-url", "http://127.0.0.1:9/v1", "--chat-judge-model", "m")
-    assert partial.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--chat-judge-embedding-model (for similar)" in partial.stderr.str()
-    assert "--chat-judge-model (for judge)" not in partial.stderr.str()
+    partial.assert_outcomes(failed=1, passed=1)
+    assert "--chat-judge-embedding-model (for similar)" in partial.stdout.str()
+    assert "--chat-judge-model (for judge)" not in partial.stdout.str()
+    _run(project, str(path), "-k", "plain").assert_outcomes(passed=1, deselected=1)
 
 
 def test_an_unreachable_judge_is_one_clear_message(project: pytest.Pytester) -> None:

@@ -21,7 +21,7 @@ from harness.output.failure import shown_path
 from harness.output.html_report import render_report
 from harness.output.secrets import scrub_file, scrub_tree
 from harness.output.update import write_edits
-from harness.pytest_plugin.items import ITEM_MARK, ScenarioFile, judge_problems, transcript_of, updates_key
+from harness.pytest_plugin.items import ITEM_MARK, ScenarioFile, set_judge_aside, transcript_of, updates_key
 from harness.pytest_plugin.options import add_options
 from harness.pytest_plugin.settings import Settings, settings, settings_key
 from harness.pytest_plugin.sharding import ShardKeeper
@@ -213,12 +213,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"  NOT UPDATED: {line}")
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """A selected scenario whose matchers need the judge endpoint, with none configured: one usage
-    error for the run (not a crash per item), naming the scenarios and the options to give."""
-    missing = judge_problems(settings(session.config), session.items)
-    if missing:
-        raise pytest.UsageError(missing)
+@pytest.hookimpl(trylast=True)  # after -k / -m deselected what is not run
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Selected scenarios whose matchers need the judge endpoint, with none configured, become one
+    failure naming them and the options to give (not a failure per item)."""
+    set_judge_aside(settings(config), items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

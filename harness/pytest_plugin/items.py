@@ -128,6 +128,36 @@ class InvalidScenarioFile(pytest.Item):
         return self.path, line, "invalid scenario file"
 
 
+class JudgeNotConfigured(InvalidScenarioFile):
+    """Stands for the selected scenarios whose similar / judge matchers need a judge endpoint that
+    is not configured: one failure saying what to give, instead of one per item (a usage error
+    would crash pytest-xdist's workers)."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ScenarioError):
+            return excinfo.value.message
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, "judge endpoint not configured"
+
+    def transcript(self, report: pytest.TestReport) -> dict[str, Any]:
+        return {**super().transcript(report), "scenario": "judge endpoint not configured"}
+
+
+def set_judge_aside(run: Settings, items: list[pytest.Item]) -> None:
+    """Replace the items that need an unconfigured judge endpoint by one ``JudgeNotConfigured``."""
+    missing = judge_problems(run, items)
+    if missing is None:
+        return
+    needing = [i for i in items if getattr(i, "scenario", None) is not None and i.scenario.services]  # type: ignore[attr-defined]
+    first = needing[0]
+    assert first.parent is not None
+    error = ScenarioError(missing, first.scenario.location)  # type: ignore[attr-defined]
+    standing = JudgeNotConfigured.from_parent(first.parent, name="judge endpoint not configured", error=error)
+    items[:] = [standing, *(i for i in items if i not in needing)]
+
+
 def judge_problems(run: Settings, items: list[pytest.Item]) -> str | None:
     """What the judge endpoint's configuration lacks for the collected scenarios (None: nothing)."""
     needs: dict[str, list[str]] = {}
