@@ -319,3 +319,12 @@ def test_a_repeat_tally_counts_runs_and_steps() -> None:
     assert tally.failures()[0].startswith("run 2: step 3 (expect): expectation failed: history differs")
     tally.add(_run(scenario, ScriptedDriver()), None)
     assert tally.held and tally.as_dict()["rate"] == "2/3 passed, 2 needed"
+
+
+def test_a_literal_placeholder_and_a_component_named_contracts_are_kept() -> None:
+    text = 'name: l\nsteps:\n  - set: {contracts: NDA}\n  - send: "costs $${price}"\n'
+    driver = ScriptedDriver()
+    driver.components["contracts"] = ""
+    result = _run(_scenario(text), driver)
+    assert driver.components["contracts"] == "NDA"
+    assert result.final_history[0].text == "costs ${price}"
