@@ -11,9 +11,12 @@
     │   ├── MalformedHistory      the app sent a chat value that is not a history
     │   ├── PageMismatch          the page does not show what the app sent (browser driver)
     │   ├── ModelCallUnanswered   the scripted model had no answer for a call the app made
+    │   ├── ContractViolated      an action broke a behaviour contract (retry changed an earlier message)
     │   └── OutOfTime             the scenario's time budget ran out
     ├── TargetError               the app under test cannot be reached or used (down, no chatbot, ...)
     ├── RequirementsMissing       the app lacks what the scenario ``requires``: a skip, not a failure
+    ├── JudgeError                the judge endpoint of similar / judge gave no usable answer
+    ├── HarnessBug                the harness itself failed (its traceback saved as an artifact)
     ├── BrowserNotFound           no browser the browser driver can launch
     ├── BrowserServerUnreachable  the remote Playwright browser server gave no browser
     ├── ParityFailed              the drivers' runs of one scenario ended in different states
@@ -168,6 +171,19 @@ class OutOfTime(StepError):
 
 class TargetError(HarnessError):
     """The app under test cannot be reached, or is not a chatbot the scenario can use."""
+
+
+class HarnessBug(HarnessError):
+    """The harness itself failed (an exception none of its checks raises on purpose): reported as
+    one paragraph saying so, with the traceback saved as an artifact, never as a traceback."""
+
+    def __init__(self, error: BaseException, traceback_file: Path | None) -> None:
+        where = f"; its traceback is in {traceback_file}" if traceback_file else ""
+        super().__init__(
+            f"chat-harness itself failed here, a bug in the harness and not in your app: "
+            f"{type(error).__name__}: {first_line(error)}{where}. Please report it with that file."
+        )
+        self.artifacts = {"traceback": traceback_file} if traceback_file else {}
 
 
 class JudgeError(HarnessError):

@@ -100,3 +100,35 @@ def test_the_report_holds_every_item_with_pytests_outcome_and_totals(project: py
     shown = report.read_text(encoding="utf-8")
     assert "the project&#39;s fixture failed in its teardown" in shown  # the teardown error, not only a red badge
     assert "40-deep-nesting.chat.yaml:6: the file nests mappings and lists more than 50 levels deep" in shown
+
+
+def test_a_bug_of_the_harness_is_one_paragraph_and_a_traceback_artifact(project: pytest.Pytester) -> None:
+    """An exception the harness raises by mistake (injected here into the contracts) reaches
+    neither the terminal nor the report as a traceback: one paragraph says it is the harness's,
+    and the traceback is a file linked from the report."""
+    project.makeconftest(
+        """
+import harness.run.contracts
+
+def _broken(*args, **kwargs):
+    raise ZeroDivisionError("injected for the test")
+
+harness.run.contracts.violations = _broken
+"""
+    )
+    project.makefile(".chat.yaml", bug="name: bug\nsteps:\n  - send: hello\n")
+    report = project.path / "report"
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-report", str(report))
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert (
+        "chat-harness itself failed here, a bug in the harness and not in your app: ZeroDivisionError: injected" in out
+    )
+    assert "Traceback" not in out and 'File "' not in out, out
+    (path,) = re.findall(r"its traceback is in (\S+)\. Please report it", out)
+    assert "ZeroDivisionError: injected for the test" in Path(path).read_text()
+    html = (report / "report.html").read_text()
+    assert "chat-harness itself failed here" in html and "Traceback" not in html
+    (transcript,) = (report / "transcripts").glob("*.json")
+    linked = json.loads(transcript.read_text())["artifacts"]["traceback"]
+    assert (report / linked).read_text().startswith("Traceback") and linked in html

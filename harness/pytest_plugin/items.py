@@ -9,15 +9,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.drivers import Driver, driver_class
-from harness.errors import HarnessError, Location, ParityFailed, RequirementsMissing, ScenarioError, SessionsFailed
+from harness.errors import (
+    HarnessBug,
+    HarnessError,
+    Location,
+    ParityFailed,
+    RequirementsMissing,
+    ScenarioError,
+    SessionsFailed,
+)
 from harness.output import transcript
 from harness.output.failure import describe_failure, shown_path
 from harness.output.secrets import redact, scrub_tree
@@ -54,6 +66,22 @@ def _secrets(config: pytest.Config) -> list[str]:
 def model_secrets() -> list[str]:
     """The model providers' keys in the environment (kept out of a recorded cassette)."""
     return [v for k, v in os.environ.items() if v and len(v) >= 8 and k.endswith(("_API_KEY", "_TOKEN", "_KEY"))]
+
+
+@contextlib.contextmanager
+def bugs_reported(config: pytest.Config) -> Iterator[None]:
+    """An exception the harness does not raise on purpose becomes a ``HarnessBug``: one paragraph
+    in the terminal and the report, its traceback written to a file (an artifact), secrets masked."""
+    try:
+        yield
+    except HarnessError:
+        raise
+    except Exception as exc:
+        folder = Path(tempfile.mkdtemp(prefix="chat-harness-bug-"))
+        path = folder / "traceback.txt"
+        text = "".join(traceback.format_exception(exc))
+        path.write_text(redact(text, _secrets(config)), encoding="utf-8")
+        raise HarnessBug(exc, path) from exc
 
 
 class ScenarioFile(pytest.File):
@@ -246,6 +274,14 @@ class ScenarioItem(pytest.Function):
     def run(self, request: pytest.FixtureRequest) -> None:
         """Run the scenario once, or as many times as ``repeat`` says (then fail when fewer than
         ``min_pass`` runs passed)."""
+        try:
+            with bugs_reported(self.config):
+                self._run(request)
+        except HarnessBug as bug:
+            self.failure = bug
+            raise
+
+    def _run(self, request: pytest.FixtureRequest) -> None:
         run = settings(self.config)
         times = run.repeat or self.scenario.repeat or 1
         if times == 1:
@@ -402,6 +438,10 @@ class ParityItem(pytest.Item):
         self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
+        with bugs_reported(self.config):
+            self._compare()
+
+    def _compare(self) -> None:
         reasons = {run.skip_reason for run in self.runs}
         if len(reasons) == 1 and None not in reasons:
             pytest.skip(f"skipped on every driver: {reasons.pop()}")
@@ -421,6 +461,8 @@ class ParityItem(pytest.Item):
             drivers = " and ".join(run.driver_name for run in self.runs)
             head = f"scenario {self.scenario.name!r} ({self.scenario.location}): the {drivers} drivers disagree"
             return redact("\n".join([head, *excinfo.value.problems]), _secrets(self.config))
+        if isinstance(excinfo.value, HarnessBug):
+            return f"scenario {self.scenario.name!r} [parity] ({self.scenario.location}): {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -437,6 +479,10 @@ class SessionsItem(pytest.Item):
         self.add_marker(ITEM_MARK)
 
     def runtest(self) -> None:
+        with bugs_reported(self.config):
+            self._run_sessions()
+
+    def _run_sessions(self) -> None:
         from harness.run.sessions import latency_table, run_sessions
 
         config = self.config
@@ -463,6 +509,9 @@ class SessionsItem(pytest.Item):
                 f"scenario {self.scenario.name!r} [{self.count} sessions] ({self.scenario.location}): {excinfo.value}"
             )
             return redact("\n".join([head, *excinfo.value.problems]), _secrets(self.config))
+        if isinstance(excinfo.value, HarnessBug):
+            where = f"[{self.count} sessions] ({self.scenario.location})"
+            return f"scenario {self.scenario.name!r} {where}: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
