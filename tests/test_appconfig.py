@@ -51,6 +51,17 @@ def test_chat_interface_graph(chat_interface: AppConfig) -> None:
     assert (True, False) in kinds and (False, False) in kinds
 
 
+def test_an_unknown_component_lists_what_a_person_sees(chat_interface: AppConfig) -> None:
+    """ChatInterface's hidden Response and Examples are no hint; a hidden one is still found."""
+    with pytest.raises(TargetError) as caught:
+        chat_interface.find("System promt")
+    assert str(caught.value) == (
+        "no component with label or elem_id 'System promt' (did you mean 'System prompt'?); the app has: "
+        "Feedback, System prompt, Temperature, Tokens, feedback, system, temperature, tokens"
+    )
+    assert chat_interface.find("Response").type == "json"
+
+
 def test_selectors_and_errors() -> None:
     from fixtures.odd_apps import no_chatbot, two_chatbots
 

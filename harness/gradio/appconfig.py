@@ -215,7 +215,9 @@ class AppConfig:
             raise TargetError(
                 f"{len(found)} components are labelled {selector!r}; give them distinct elem_ids and use one"
             )
-        names = sorted({n for c in pool for n in (c.label, c.elem_id) if n})
+        # what a person sees: a hidden component (ChatInterface's Response and Examples) is no hint
+        shown = [c for c in pool if c.props.get("visible", True) not in (False, "hidden")]
+        names = sorted({n for c in shown for n in (c.label, c.elem_id) if n})
         hint = did_you_mean(selector, names)
         listed = f"; the app has: {', '.join(names)}" if names else ""
         raise TargetError(f"no {what} with label or elem_id {selector!r}{hint}{listed}")
