@@ -379,7 +379,7 @@ class ScenarioItem(pytest.Function):
             "failed runs:",
             *(f"  {line}" for line in tally.failures()),
         ]
-        last = next((f for f in reversed(tally.outcomes) if f is not None), None)
+        last = tally.last_failure
         if last is not None:
             lines.append("the last failed run:")
             lines.append(describe_failure(self.scenario, self.driver_name, self.target, last))

@@ -48,8 +48,8 @@ class RepeatTally:
         return self.passed >= self.needed
 
     @property
-    def first_failure(self) -> HarnessError | None:
-        return next((f for f in self.outcomes if f is not None), None)
+    def last_failure(self) -> HarnessError | None:
+        return next((f for f in reversed(self.outcomes) if f is not None), None)
 
     def rate(self) -> str:
         """``3/5 passed`` (and what was needed, when not every run must pass)."""
@@ -100,7 +100,7 @@ class RepeatsFailed(HarnessError):
     def __init__(self, tally: RepeatTally) -> None:
         super().__init__(f"{tally.rate()} (min_pass {tally.needed} of {tally.runs})")
         self.tally = tally
-        last = next((f for f in reversed(tally.outcomes) if f is not None), None)
+        last = tally.last_failure
         self.step = getattr(last, "step", None)
         self.result = getattr(last, "result", None)
         self.history = getattr(last, "history", None)
