@@ -36,6 +36,8 @@ START_MS = 500  # the wait has begun by then (a few round trips to the browser)
 class Chat:
     """The part of a ChatPage the waits use."""
 
+    box = "a textbox"  # the chat has one (ChatPage.box: its component)
+
     def __init__(self, page: Any) -> None:
         self.page = page
 
@@ -75,3 +77,49 @@ def test_a_reply_that_ends_before_the_updates_is_told_apart(chat_page: Any) -> N
     sync, mark = _play_timeline(chat_page)
     assert not sync.streamed(5, mark)
     assert chat_page.evaluate("() => window.__chatHarness.updates") == 3
+
+
+# an app that answers an event before the page has read the event's id from its join's answer
+EARLY_ANSWER = """async () => {
+  const stream = await fetch("/gradio_api/queue/data?session_hash=s");
+  await stream.text();
+  await fetch("/gradio_api/queue/join", { method: "POST", body: JSON.stringify({ fn_index: 3 }) });
+}"""
+SSE = "".join(
+    f"data: {message}\n\n"
+    for message in (
+        '{"msg": "estimation", "event_id": "e1"}',
+        '{"msg": "process_starts", "event_id": "e1"}',
+        '{"msg": "process_completed", "event_id": "e1", "success": true, "output": {"data": ["hi"]}}',
+        '{"msg": "close_stream"}',
+    )
+)
+
+
+def test_an_answer_that_comes_before_the_join_is_read_is_not_lost(browser: Any) -> None:
+    """Seen on a loaded machine with quick load events: the stream carried the whole event before the
+    join's answer was read; the page script then waited for it forever and the history lost it."""
+    context = browser.new_context()
+    context.add_init_script(script=PAGE_SCRIPT)
+    answers = {
+        "/": ("text/html", PAGE),
+        "/gradio_api/queue/data": ("text/event-stream", SSE),
+        "/gradio_api/queue/join": ("application/json", '{"event_id": "e1"}'),
+    }
+    context.route(
+        "http://app.test/**",
+        lambda route: route.fulfill(
+            content_type=answers[route.request.url.split("app.test", 1)[1].split("?")[0]][0],
+            body=answers[route.request.url.split("app.test", 1)[1].split("?")[0]][1],
+        ),
+    )
+    try:
+        page = context.new_page()
+        page.goto("http://app.test/")
+        page.evaluate(EARLY_ANSWER)
+        assert page.evaluate("() => window.__chatHarness.pending.size") == 0, "the event still counts as running"
+        taken = page.evaluate("() => window.__chatHarness.take()")
+        kinds = [e["kind"] if e["kind"] != "message" else e["msg"]["msg"] for e in taken]
+        assert kinds.index("join") < kinds.index("process_completed"), kinds
+    finally:
+        context.close()

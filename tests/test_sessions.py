@@ -44,8 +44,9 @@ def test_sessions_of_a_sound_app_pass_and_report_latency(project: pytest.Pyteste
         [
             "*= chat-harness simultaneous sessions: seconds per step =*",
             "s.chat.yaml::numbered replies[[]4 sessions[]]",
-            "  step 1 (send) * p50 0.* p95 0.* max 0.*  (4 sessions)",
-            "  step 2 (send) * p50 0.* p95 0.* max 0.*  (4 sessions)",
+            # seconds, whatever the machine's load: the bounds are checked on the JUnit property below
+            "  step 1 (send) * p50 *.* p95 *.* max *.*  (4 sessions)",
+            "  step 2 (send) * p50 *.* p95 *.* max *.*  (4 sessions)",
             "  step 3 (expect) * (4 sessions)",
         ]
     )

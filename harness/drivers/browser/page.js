@@ -30,6 +30,8 @@
   const urlOf = (input) => (typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
   const parse = (text) => { try { return JSON.parse(text); } catch (e) { return null; } };
   const original = window.fetch.bind(window);
+  const joined = new Set(); // event ids the page has read from its joins' answers
+  const early = new Map();  // event id -> messages that came before the page read it (see readMessages)
 
   // An event the page joined is heard of on the page's event stream (queue/data). When no stream
   // is open, and none has opened for a while since the event was joined or the last stream ended,
@@ -76,10 +78,19 @@
         const msg = data && parse(data);
         if (!msg) continue;
         if (msg.msg === "process_generating") h.updates += 1;
+        if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
+        if (msg.event_id && !joined.has(msg.event_id)) {
+          // the app can answer an event before the page has read the event id out of its join's
+          // answer (a quick handler, a loaded machine): kept until then, as Gradio's client keeps it
+          const held = early.get(msg.event_id) || [];
+          held.push({ kind: "message", msg, t: now() });
+          early.set(msg.event_id, held);
+          changed();
+          continue;
+        }
         const mine = msg.event_id && h.pending.get(msg.event_id);
         if (mine) mine.heard.push(msg.msg);
         record({ kind: "message", msg });
-        if (msg.msg === "process_completed" && msg.success === false) h.errorAt = now();
         if (msg.msg === "process_completed" && msg.event_id) h.pending.delete(msg.event_id);
         if (msg.msg === "unexpected_error") { if (msg.event_id) h.pending.delete(msg.event_id); else h.pending.clear(); }
       }
@@ -93,7 +104,8 @@
     h.startAt = now();
     if (body && body.fn_index !== undefined) h.startedFn[body.fn_index] = (h.startedFn[body.fn_index] || 0) + 1;
     const key = kind + "-" + h.started;
-    h.pending.set(key, { what: body && body.fn_index, since: now() });
+    const since = now();
+    h.pending.set(key, { what: body && body.fn_index, since });
     changed();
     let response;
     try {
@@ -106,7 +118,18 @@
     const answer = parse(await response.clone().text());
     h.pending.delete(key);
     if (kind === "join" && answer && answer.event_id && response.ok) {
-      h.pending.set(answer.event_id, { what: body && body.fn_index, since: now(), joined: true, heard: [] });
+      // the join first, then what the app already sent for it (see readMessages)
+      const id = answer.event_id;
+      joined.add(id);
+      const held = early.get(id) || [];
+      early.delete(id);
+      const heard = held.map((e) => e.msg.msg);
+      if (!heard.some((m) => m === "process_completed" || m === "unexpected_error")) {
+        h.pending.set(id, { what: body && body.fn_index, since: now(), joined: true, heard });
+      }
+      h.log.push({ kind, body, status: response.status, answer, t: since }, ...held);
+      changed();
+      return response;
     }
     record({ kind, body, status: response.status, answer });
     return response;
