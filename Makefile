@@ -38,6 +38,8 @@ demo: setup
 	$(PY) -m pytest scenarios/llm/ -q -rs --driver all
 	@echo "== a bot whose replies are random: behaviour contracts, loose matchers, parity by those matchers"
 	$(PY) -m pytest scenarios/random/ -q -rs --driver all
+	@echo "== apps written the way Gradio's guides and demos write them (a chat driven by buttons, ...)"
+	$(PY) -m pytest scenarios/guides/ -q -rs --driver all
 	@echo "== chat-harness check: every wired action's behaviour contracts, no scenario"
 	$(VENV)/bin/chat-harness check fixtures.reference_app:demo
 

@@ -28,7 +28,7 @@ def test_reference_graph(reference: AppConfig) -> None:
     chatbot = reference.chatbot(None)
     assert chatbot.label == "Chat"
     box = reference.input_for(chatbot)
-    assert box.label == "Message"
+    assert box is not None and box.label == "Message"
     (submit,) = reference.listeners(box.id, "submit")
     chain = reference.chain(submit)
     assert [d.raw["api_name"] for d in chain] == ["add_user_message", "stream_reply"]
@@ -43,7 +43,7 @@ def test_chat_interface_graph(chat_interface: AppConfig) -> None:
     chatbot = chat_interface.chatbot(None)
     assert chatbot.label is None  # an i18n label is not a usable selector
     box = chat_interface.input_for(chatbot)
-    assert box.type == "multimodaltextbox"
+    assert box is not None and box.type == "multimodaltextbox"
     retry = chat_interface.listeners(chatbot.id, "retry")
     assert len(retry) == 2 and retry[0].id < retry[1].id
     (edit,) = chat_interface.listeners(chatbot.id, "edit")
@@ -71,7 +71,7 @@ def test_selectors_and_errors() -> None:
     with pytest.raises(TargetError, match=r"2 chatbots \('Left', 'Right'\); say which one with 'chatbot:'"):
         two.chatbot(None)
     right = two.chatbot("Right")
-    assert two.input_for(right).label == "Right message"
+    assert getattr(two.input_for(right), "label", None) == "Right message"
     assert two.chatbot("#left").label == "Left"
     with pytest.raises(
         TargetError, match=re.escape("no chatbot with label or elem_id 'Rigth' (did you mean 'Right'?)")

@@ -74,10 +74,7 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
     app = AppConfig(config)
     chatbots = []
     for bot in app.chatbots():
-        try:
-            box: Component | None = app.input_for(bot)
-        except TargetError:
-            box = None
+        box = app.input_for(bot)
         events = {event: bool(app.listeners(bot.id, event)) for event in CHAT_EVENTS}
         extra_inputs: list[str] = []
         extra_outputs: list[str] = []

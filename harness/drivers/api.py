@@ -29,7 +29,7 @@ from gradio_client import Client
 from harness.drivers.base import ActionRecord, Driver, EventRecord, require
 from harness.errors import ActionError, TargetError
 from harness.gradio import message_targets as targets
-from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.appconfig import AppConfig, Component, Dependency, no_textbox
 from harness.gradio.clientstate import ClientState, chat_values, error_text, next_stream_values, shown_value
 from harness.gradio.endpoints import call_endpoint, connect, http_timeout, ssl_context
 from harness.gradio.endpoints import close as close_client
@@ -59,7 +59,12 @@ class _Session:
     app: AppConfig
     state: ClientState
     chatbot: Component
-    box: Component
+    box: Component | None  # None: a chat driven by buttons, not typed into
+
+    def textbox(self, need: str) -> Component:
+        if self.box is None:
+            raise no_textbox(self.chatbot, need)
+        return self.box
 
 
 class ApiDriver(Driver):
@@ -130,7 +135,7 @@ class ApiDriver(Driver):
         return shown_value(component, self.session.state.get(component.id))
 
     def input_value(self) -> Any:
-        box = self.session.box
+        box = self.session.textbox("reading the input box")
         return shown_value(box, self.session.state.get(box.id))
 
     def has_component(self, selector: str) -> bool:
@@ -181,6 +186,8 @@ class ApiDriver(Driver):
             case steps.Set(values=values):
                 for name, wanted in values.items():
                     self._user_sets(s.app.find(name), wanted)
+            case steps.Click(button=name):
+                self._trigger(targets.button_target(s.app, s.state, name).id, "click", None)
             case steps.Call(api_name=api_name, args=args):
                 record.result, error = call_endpoint(s.client, api_name, args, self.timeout)
                 if error is not None:
@@ -194,7 +201,7 @@ class ApiDriver(Driver):
 
     def _send(self, text: str, attached: tuple[str, ...], stop_after: int | None) -> None:
         """Type (attach), press Enter: the textbox's submit listeners run."""
-        box = self.session.box
+        box = self.session.textbox("send")
         files = [self._upload(path) for path in attached]
         if files and box.type != "multimodaltextbox":
             raise ActionError(

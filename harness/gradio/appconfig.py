@@ -13,10 +13,12 @@ from typing import Any
 from harness.errors import TargetError
 from harness.spec.matchers import did_you_mean
 
-__all__ = ["AppConfig", "Component", "Dependency"]
+__all__ = ["BUTTON_TYPES", "AppConfig", "Component", "Dependency", "no_textbox"]
 
 INPUT_TYPES = ("textbox", "multimodaltextbox")
 SERVER_STATE_TYPES = ("state",)
+#: components a person presses; the text on one is its value
+BUTTON_TYPES = ("button", "clearbutton", "downloadbutton", "duplicatebutton", "loginbutton", "uploadbutton")
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,18 @@ class Component:
         return elem_id if isinstance(elem_id, str) and elem_id else None
 
     @property
+    def text(self) -> str | None:
+        """The text on a button (its value), None for other components."""
+        value = self.props.get("value")
+        return value if self.type in BUTTON_TYPES and isinstance(value, str) and value else None
+
+    @property
     def name(self) -> str:
         """How to refer to the component in messages."""
         if self.label:
             return repr(self.label)
+        if self.text:
+            return f"the button {self.text!r}"
         if self.elem_id:
             return f"#{self.elem_id}"
         return f"{self.type} {self.id}"
@@ -222,6 +232,20 @@ class AppConfig:
         listed = f"; the app has: {', '.join(names)}" if names else ""
         raise TargetError(f"no {what} with label or elem_id {selector!r}{hint}{listed}")
 
+    def button(self, selector: str) -> Component:
+        """A button by the text on it or its elem_id (``#id`` also accepted)."""
+        buttons = [c for c in self.components.values() if c.type in BUTTON_TYPES]
+        key = selector[1:] if selector.startswith("#") else selector
+        found = [c for c in buttons if c.elem_id == key] or [c for c in buttons if c.text == selector]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise TargetError(f"{len(found)} buttons read {selector!r}; give them distinct elem_ids and use one")
+        shown = [c for c in buttons if c.props.get("visible", True) not in (False, "hidden")]
+        names = sorted({n for c in shown for n in (c.text, c.elem_id and f"#{c.elem_id}") if n})
+        listed = f"; the app's buttons: {', '.join(names)}" if names else "; the app has no button"
+        raise TargetError(f"no button reads {selector!r} or has that elem_id{did_you_mean(selector, names)}{listed}")
+
     def has(self, selector: str) -> bool:
         try:
             self.find(selector)
@@ -240,14 +264,24 @@ class AppConfig:
         """Whether the app has a named API endpoint (``/chat``)."""
         return any(d.api_name == api_name.lstrip("/") for d in self.dependencies)
 
-    def input_for(self, chatbot: Component) -> Component:
-        """The textbox a person types into to talk to ``chatbot``: its submit chain writes the chatbot."""
+    def input_for(self, chatbot: Component) -> Component | None:
+        """The textbox a person types into to talk to ``chatbot``: its submit chain writes the chatbot.
+
+        None for a chat driven by other means (a button, the page's load event, another component's
+        change): only ``send`` and the input box's expectations need a textbox.
+        """
         for component in sorted(self.components.values(), key=lambda c: c.id):
             if component.type not in INPUT_TYPES:
                 continue
             for dep in self.listeners(component.id, "submit"):
                 if any(chatbot.id in d.outputs for d in self.chain(dep)):
                     return component
-        raise TargetError(
-            f"no textbox of the app submits to the chatbot {chatbot.name}, so there is nowhere to type a message"
-        )
+        return None
+
+
+def no_textbox(chatbot: Component, need: str) -> TargetError:
+    """The error of a step that needs the chat's textbox on a chat that has none."""
+    return TargetError(
+        f"no textbox of the app submits to the chatbot {chatbot.name}, so there is nowhere to type a message "
+        f"({need} needs one; a chat filled by a button is driven with click: LABEL)"
+    )

@@ -12,10 +12,12 @@ from typing import Any
 
 from harness.errors import ActionError
 from harness.gradio.appconfig import AppConfig, Component, Dependency
+from harness.gradio.clientstate import ClientState
 from harness.gradio.history import Message, feedback_target, last_exchange_index, resolve_index
 
 __all__ = [
     "MessageTarget",
+    "button_target",
     "clear_target",
     "edit_target",
     "example_target",
@@ -163,6 +165,20 @@ def example_target(
             return i, example
     shown = ", ".join(repr(e.get("display_text") or e.get("text")) for e in examples)
     raise ActionError(f"no example {text!r}; the chatbot offers {shown}")
+
+
+def button_target(app: AppConfig, state: ClientState, selector: str) -> Component:
+    """The button a ``click`` step presses; ``ActionError`` if a person could not press it, or if
+    pressing it would do nothing (no listener: both drivers refuse, with these words)."""
+    button = app.button(selector)
+    props = {**button.props, **state.props.get(button.id, {})}
+    if props.get("visible", True) in (False, "hidden"):
+        raise ActionError(f"{button.name} is hidden, so a person cannot press it")
+    if props.get("interactive") is False:
+        raise ActionError(f"{button.name} is disabled (interactive=False), so pressing it does nothing")
+    if not app.listeners(button.id, "click"):
+        raise ActionError(f"pressing {button.name} does nothing: no event of the app listens to its click")
+    return button
 
 
 def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Dependency, tuple[int, str]]:

@@ -26,6 +26,7 @@ __all__ = [
     "Action",
     "Call",
     "Clear",
+    "Click",
     "Dislike",
     "Edit",
     "Expect",
@@ -210,6 +211,17 @@ class Set(Action, kind="set"):
     @classmethod
     def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
         return {"values": {str(k): v for k, v in value.items()}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Click(Action, kind="click"):
+    """Press a button of the app (by its text or elem_id); its click listeners and their chains run."""
+
+    button: str
+
+    @classmethod
+    def parse(cls, value: Any, values: StepValues) -> dict[str, Any]:
+        return {"button": str(value)}
 
 
 @dataclass(frozen=True, kw_only=True)

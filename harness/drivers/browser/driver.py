@@ -167,11 +167,12 @@ class BrowserDriver(Driver):
         self._sync = Sync(chat, self._replay, self.timeout)
         try:
             chat.chat().wait_for(state="visible")
-            chat.text_field().wait_for(state="visible")
+            if chat.box is not None:
+                chat.text_field().wait_for(state="visible")
         except PlaywrightError:
             raise TargetError(
-                f"the page at {self.target.url} did not show the chatbot {chatbot.name} and its textbox within "
-                f"{self.timeout:g}s"
+                f"the page at {self.target.url} did not show the chatbot {chatbot.name}"
+                f"{' and its textbox' if chat.box is not None else ''} within {self.timeout:g}s"
             ) from None
         # the app's load events start as the page loads: count every call since then
         mark = {"started": 0, "t": 0.0}
@@ -249,6 +250,7 @@ class BrowserDriver(Driver):
         return read_value(component, self.chat.block(component))
 
     def input_value(self) -> Any:
+        self.chat.textbox("reading the input box")
         return self.chat.text_field().input_value()
 
     def has_component(self, selector: str) -> bool:
@@ -310,6 +312,12 @@ class BrowserDriver(Driver):
             case steps.Set(values=values):
                 for name, value in values.items():
                     self._set_value(step, record, name, value)
+            case steps.Click(button=name):
+                button = targets.button_target(chat.app, chat.state, name)
+                control = chat.block(button)
+                if not control.first.is_visible():
+                    chat.open_accordions(button)
+                self._click(control.first, step, record, button.id, "click")
             case steps.Call(api_name=api_name, args=args):
                 record.result, record.error = call_endpoint(self._client(), api_name, args, self.timeout)
             case steps.Edit(index=index, text=text):
@@ -331,7 +339,7 @@ class BrowserDriver(Driver):
         chat = self.chat
         field = chat.text_field()
         if not field.is_visible():
-            raise ActionError(f"the chat textbox {chat.box.name} is not on the page")
+            raise ActionError(f"the chat textbox {chat.textbox().name} is not on the page")
         if files:
             self._attach(files)
         field.fill(text)
@@ -339,7 +347,7 @@ class BrowserDriver(Driver):
         field.press("Enter")
         if stop_after:
             self._press_stop_after(stop_after, mark)
-        self._finish(step, record, mark, chat.box.id, "submit")
+        self._finish(step, record, mark, chat.textbox().id, "submit")
 
     def _edit(self, step: steps.Action, record: ActionRecord, index: int, text: str) -> None:
         chat = self.chat
@@ -382,7 +390,7 @@ class BrowserDriver(Driver):
         """Attach files with the textbox's upload button (its file input) and wait for the uploads."""
 
         chat = self.chat
-        box = chat.box
+        box = chat.textbox()
         if box.type != "multimodaltextbox":
             raise ActionError(
                 f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)"
@@ -398,7 +406,7 @@ class BrowserDriver(Driver):
         """Press the app's Stop control once ``updates`` streamed updates have arrived."""
         chat = self.chat
         app = chat.app
-        running = [d for dep in app.listeners(chat.box.id, "submit") for d in app.chain(dep)]
+        running = [d for dep in app.listeners(chat.textbox().id, "submit") for d in app.chain(dep)]
         _, (component_id, event) = targets.stop_control(app, running)
         # a textbox's own stop button (it replaces the submit button while a reply streams), or the app's Stop control
         control = (

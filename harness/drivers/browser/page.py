@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ActionError
-from harness.gradio.appconfig import AppConfig, Component
+from harness.gradio.appconfig import AppConfig, Component, no_textbox
 from harness.gradio.clientstate import ClientState
 
 __all__ = [
@@ -57,6 +57,8 @@ ICON_NAMES = {
     "edit": "Edit",
     "clear": "Clear (trash)",
 }
+#: a gr.Button (and its kin) on the page: Gradio gives each its size as a class
+APP_BUTTON = "button.lg, button.md, button.sm"
 #: a progress indicator left showing an error has its own "Clear" button: not the trash icon
 NOT_IN_TRACKER = "button:not([data-testid=status-tracker] *)"
 BLOCK = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
@@ -73,7 +75,12 @@ class ChatPage:
     app: AppConfig
     state: ClientState
     chatbot: Component
-    box: Component
+    box: Component | None  # None: a chat driven by buttons, not typed into
+
+    def textbox(self, need: str = "send") -> Component:
+        if self.box is None:
+            raise no_textbox(self.chatbot, need)
+        return self.box
 
     def block(self, component: Component) -> Any:
         """The component's root element on the page: by elem_id, else by position among its kind."""
@@ -90,6 +97,11 @@ class ChatPage:
             return page.locator(CHAT_LOG).nth(nth).locator(BLOCK)
         if component.type in KIND_INPUT:
             return page.locator(KIND_INPUT[component.type]).nth(nth).locator(BLOCK)
+        if component.text:  # a button: the element itself, by its text and position among those reading it
+            same = [c for c in kind if app.components[c].text == component.text]
+            text = re.compile(f"^\\s*{re.escape(component.text)}\\s*$")
+            position = same.index(component.id) if component.id in same else 0
+            return page.locator(APP_BUTTON).filter(has_text=text).nth(position)
         if component.label:
             return page.locator(".block").filter(has=page.get_by_label(component.label, exact=True))
         raise ActionError(
@@ -102,7 +114,7 @@ class ChatPage:
 
     def text_field(self) -> Any:
         """The chat's textbox, where a person types."""
-        return self.block(self.box).locator(TEXT_INPUT).first
+        return self.block(self.textbox()).locator(TEXT_INPUT).first
 
     def messages(self) -> list[dict[str, Any]] | None:
         """The messages the chatbot shows (``{role, text}``), read by the page script."""

@@ -53,7 +53,8 @@ class Sync:
 
     def _scope_and_box(self) -> tuple[Any, Any]:
         """The chatbot's and the textbox's elements, which the page's idle check reads."""
-        return self.chat.chat().element_handle(), self.chat.text_field().element_handle()
+        box = self.chat.text_field().element_handle() if self.chat.box is not None else None
+        return self.chat.chat().element_handle(), box
 
     def mark(self) -> dict[str, Any]:
         """Where the page's call counter and clock stand just before an action (plus this process's clock)."""

@@ -1,0 +1,92 @@
+"""Chat apps written the way Gradio's guides and demos write them, end to end on both drivers:
+``scenarios/guides/`` passes on each with parity, and a broken variant of each app is caught on
+both drivers, with the same words.
+
+* ``fixtures/button_chat_app.py``: no textbox; the load event greets and buttons add messages
+  (``click`` steps), as ``demo/chatbot_editable``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.spec.loader import load_file
+from tests.helpers.bundled import RUNS, SCENARIOS
+from tests.helpers.forked import runpytest_forked
+from tests.helpers.servers import ROOT
+
+GUIDES = SCENARIOS / "guides"
+BUTTONS = (GUIDES / "buttons.chat.yaml").read_text()
+
+#: each broken variant of an app: its scenario file, and what each driver must say
+VARIANTS = {
+    "fixtures.button_chat_app:forgets_history": (
+        BUTTONS,
+        "- [0] role 'assistant', content 'Welcome! Press a button to add messages.'\n  + [0] user: \"I'm a user\"",
+    ),
+    "fixtures.button_chat_app:no_greeting": (
+        BUTTONS,
+        "history differs (1 messages expected, 0 found)",
+    ),
+    "fixtures.button_chat_app:add_unwired": (
+        BUTTONS,
+        "pressing the button 'Add Message' does nothing: no event of the app listens to its click",
+    ),
+}
+
+#: what a person cannot do on a chat with no textbox, and on a button that is not there
+MISUSE = {
+    "typing into a chat with no textbox": (
+        "steps:\n  - send: hello\n",
+        "no textbox of the app submits to the chatbot 'Chat', so there is nowhere to type a message (send needs one",
+    ),
+    "reading the input box of a chat with no textbox": (
+        "steps:\n  - expect: {input: ''}\n",
+        "(reading the input box needs one",
+    ),
+    "pressing a button that is not there": (
+        "steps:\n  - click: Add Messages\n",
+        "no button reads 'Add Messages' or has that elem_id (did you mean 'Add Message'?); the app's buttons: "
+        "#clear-chat, Add Message, Add User Message, Clear Chat",
+    ),
+}
+
+
+@pytest.mark.slow
+def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runner: pytest.Pytester) -> None:
+    folder = ROOT / "scenarios" / ".guides-test"  # inside the project: a scenario's app: must be
+    folder.mkdir(exist_ok=True)
+    try:
+        for number, (app, (text, _)) in enumerate(VARIANTS.items()):
+            (folder / f"variant{number}.chat.yaml").write_text(
+                text.replace("app: fixtures.button_chat_app:demo", f"app: {app}").replace("name: ", f"name: {app} ")
+            )
+        (folder / "misuse.chat.yaml").write_text(
+            "\n---\n".join(
+                f"name: {name}\napp: fixtures.button_chat_app:demo\n{steps}" for name, (steps, _) in MISUSE.items()
+            )
+        )
+        result = runpytest_forked(
+            runner, "-p", "no:cacheprovider", "-rs", "--rootdir", str(ROOT), str(GUIDES), str(folder),
+            "--driver", "all", "-n", "2",
+        )  # fmt: skip
+    finally:
+        for path in folder.glob("*"):
+            path.unlink()
+        folder.rmdir()
+    good = sum(len(load_file(path)) for path in GUIDES.glob("*.chat.yaml"))
+    out = result.stdout.str()
+    for app, (_, said) in VARIANTS.items():
+        for driver in ("api", "browser"):
+            failures = [part for part in out.split("\n___") if f"scenario '{app} " in part and f"[{driver}]" in part]
+            assert failures, f"{app} passed on the {driver} driver"
+            assert any(said in part for part in failures), f"{app} [{driver}]:\n" + "\n".join(failures)
+    for name, (_, said) in MISUSE.items():
+        for driver in ("api", "browser"):
+            (part,) = [p for p in out.split("\n___") if f"scenario {name!r} [{driver}]" in p]
+            assert said in part, part
+    # the good scenarios pass everywhere; each variant fails some of its scenarios on both drivers
+    # (its parity items then skip) and passes the rest; each misuse fails on both
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= RUNS * good
+    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + 4)  # 4 = failing scenarios of the three variants
