@@ -56,8 +56,9 @@ def test_an_unknown_component_lists_what_a_person_sees(chat_interface: AppConfig
     with pytest.raises(TargetError) as caught:
         chat_interface.find("System promt")
     assert str(caught.value) == (
-        "no component with label or elem_id 'System promt' (did you mean 'System prompt'?); the app has: "
-        "Feedback, System prompt, Temperature, Tokens, feedback, system, temperature, tokens"
+        "no component with label, elem_id or type 'System promt' (did you mean 'System prompt'?); the app has: "
+        "Chatbot, Feedback, Markdown, MultimodalTextbox, System prompt, Temperature, Tokens, feedback, system, "
+        "temperature, tokens"
     )
     assert chat_interface.find("Response").type == "json"
 
@@ -77,3 +78,35 @@ def test_selectors_and_errors() -> None:
         TargetError, match=re.escape("no chatbot with label or elem_id 'Rigth' (did you mean 'Right'?)")
     ):
         two.chatbot("Rigth")
+
+
+def test_components_with_no_label_are_named_by_type_and_position() -> None:
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        gr.Chatbot()
+        first = gr.Slider(0, 10)
+        with gr.Accordion("More", open=False):
+            second = gr.Slider(0, 5)
+        gr.Slider(0, 1, label="Temperature")
+        gr.Radio(["a", "b"])
+        gr.Button("Go")
+        gr.Button("Go", visible=False)
+    app = AppConfig(demo.get_config_file())
+    with pytest.raises(TargetError) as caught:
+        app.find("Slider")
+    # counted among every slider the page shows, labelled or not: Slider#3 is the one labelled Temperature
+    assert str(caught.value) == "the app shows 3 Slider components; say which with Slider#1, Slider#2, Temperature"
+    assert app.find("Slider#1").id == first._id and app.find("Slider#2").id == second._id
+    assert app.find("radio").type == "radio" and app.find("Temperature").label == "Temperature"
+    assert app.find("Slider#3").label == "Temperature"
+    with pytest.raises(TargetError, match=re.escape("there is no 'Slider#4' (counted from 1 in page order)")):
+        app.find("Slider#4")
+    assert app.selectors() == ["Chatbot", "Radio", "Slider#1", "Slider#2", "Temperature"]
+    with pytest.raises(TargetError, match=re.escape("the app has: Chatbot, Radio, Slider#1, Slider#2, Temperature")):
+        app.find("Sliders")
+    assert app.button("Go").props.get("visible") is not False  # the hidden twin is no button a person presses
+    with pytest.raises(
+        TargetError, match=re.escape("no button reads 'Stop' or has that elem_id; the app's buttons: Go")
+    ):
+        app.button("Stop")

@@ -127,7 +127,7 @@ RUNTIME = {
     ),
     "r4-unknown-component": (
         4,
-        "during step 2 (expect) at {path}:4: no component with label or elem_id 'Nope'; the app has: ",
+        "during step 2 (expect) at {path}:4: no component with label, elem_id or type 'Nope'; the app has: ",
     ),
     "r6-option-not-offered": (4, "step 2 (select_option) at {path}:4: cannot perform step"),
     "r7-like-index-out-of-range": (4, "index -9 is outside the history (2 messages)"),

@@ -4,6 +4,8 @@ both drivers, with the same words.
 
 * ``fixtures/button_chat_app.py``: no textbox; the load event greets and buttons add messages
   (``click`` steps), as ``demo/chatbot_editable``.
+* ``fixtures/prefill_app.py``: a Radio with no label prefills a ChatInterface, a Slider with no label is
+  its additional input (named ``Radio``, ``Slider`` by type), as ``demo/chatinterface_prefill``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tests.helpers.servers import ROOT
 
 GUIDES = SCENARIOS / "guides"
 BUTTONS = (GUIDES / "buttons.chat.yaml").read_text()
+PREFILL = (GUIDES / "prefill.chat.yaml").read_text()
 
 #: each broken variant of an app: its scenario file, and what each driver must say
 VARIANTS = {
@@ -32,7 +35,16 @@ VARIANTS = {
         BUTTONS,
         "pressing the button 'Add Message' does nothing: no event of the app listens to its click",
     ),
+    "fixtures.prefill_app:prefill_ignored": (
+        PREFILL,
+        "- [0] role 'user', content \"I'm not happy with the service.\"\n  + [0] (no message)",
+    ),
+    "fixtures.prefill_app:slider_ignored": (
+        PREFILL,
+        "- [1] role 'assistant', content 'You said: hello there'\n  + [1] assistant: 'You said: '",
+    ),
 }
+FAILING = 6  # scenarios of the variants that fail (the others pass)
 
 #: what a person cannot do on a chat with no textbox, and on a button that is not there
 MISUSE = {
@@ -50,6 +62,16 @@ MISUSE = {
         "#clear-chat, Add Message, Add User Message, Clear Chat",
     ),
 }
+PREFILL_MISUSE = {
+    "a choice the radio does not offer": (
+        "steps:\n  - set: {Radio: Praise}\n",
+        "Radio offers no choice 'Praise'; it offers 'Greeting', 'Complaint', 'Blank'",
+    ),
+    "a second slider of an app with one": (
+        "steps:\n  - set: {Slider#2: 50}\n",
+        "the app shows 1 Slider component(s), so there is no 'Slider#2' (counted from 1 in page order)",
+    ),
+}
 
 
 @pytest.mark.slow
@@ -59,13 +81,14 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
     try:
         for number, (app, (text, _)) in enumerate(VARIANTS.items()):
             (folder / f"variant{number}.chat.yaml").write_text(
-                text.replace("app: fixtures.button_chat_app:demo", f"app: {app}").replace("name: ", f"name: {app} ")
+                text.replace(f"app: {app.split(':')[0]}:demo", f"app: {app}").replace("name: ", f"name: {app} ")
             )
-        (folder / "misuse.chat.yaml").write_text(
-            "\n---\n".join(
-                f"name: {name}\napp: fixtures.button_chat_app:demo\n{steps}" for name, (steps, _) in MISUSE.items()
+        for app, misuse in (("button_chat_app", MISUSE), ("prefill_app", PREFILL_MISUSE)):
+            (folder / f"misuse_{app}.chat.yaml").write_text(
+                "\n---\n".join(
+                    f"name: {name}\napp: fixtures.{app}:demo\n{steps}" for name, (steps, _) in misuse.items()
+                )
             )
-        )
         result = runpytest_forked(
             runner, "-p", "no:cacheprovider", "-rs", "--rootdir", str(ROOT), str(GUIDES), str(folder),
             "--driver", "all", "-n", "2",
@@ -81,7 +104,7 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
             failures = [part for part in out.split("\n___") if f"scenario '{app} " in part and f"[{driver}]" in part]
             assert failures, f"{app} passed on the {driver} driver"
             assert any(said in part for part in failures), f"{app} [{driver}]:\n" + "\n".join(failures)
-    for name, (_, said) in MISUSE.items():
+    for name, (_, said) in {**MISUSE, **PREFILL_MISUSE}.items():
         for driver in ("api", "browser"):
             (part,) = [p for p in out.split("\n___") if f"scenario {name!r} [{driver}]" in p]
             assert said in part, part
@@ -89,4 +112,4 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
     # (its parity items then skip) and passes the rest; each misuse fails on both
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= RUNS * good
-    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + 4)  # 4 = failing scenarios of the three variants
+    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + len(PREFILL_MISUSE) + FAILING)

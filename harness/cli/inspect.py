@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import TargetError
-from harness.gradio.appconfig import AppConfig, Component
+from harness.gradio.appconfig import BUTTON_TYPES, NOT_NAMED, AppConfig
 from harness.target.credentials import NO_CREDENTIALS, Credentials
 from harness.target.remote import DEFAULT_READY_TIMEOUT, reach
 
@@ -61,13 +61,13 @@ class AppReport:
     mode: str
     chatbots: list[ChatbotReport]
     endpoints: list[str]
+    #: how a scenario names each shown component (``set``, ``components:``), with its type
+    components: list[str] = field(default_factory=list)
+    #: the buttons a ``click`` step can press, by text or ``#elem_id``
+    buttons: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _name(component: Component) -> str:
-    return component.label or (f"#{component.elem_id}" if component.elem_id else f"{component.type} {component.id}")
 
 
 def inspect_config(config: dict[str, Any], target: str) -> AppReport:
@@ -83,7 +83,7 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
             for component_id in dict.fromkeys(i for d in chain for i in d.inputs):
                 component = app.components.get(component_id)
                 if component is not None and component.id not in (bot.id, box.id) and component.type in INPUT_KINDS:
-                    extra_inputs.append(_name(component))
+                    extra_inputs.append(app.selector(component))
             for component_id in dict.fromkeys(o for d in chain for o in d.outputs):
                 component = app.components.get(component_id)
                 if (
@@ -92,12 +92,12 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
                     and not app.is_server_state(component.id)
                     and component.type not in ("state", "browserstate")
                 ):
-                    extra_outputs.append(_name(component))
+                    extra_outputs.append(app.selector(component))
         chatbots.append(
             ChatbotReport(
                 bot.label,
                 bot.elem_id,
-                _name(box) if box else None,
+                app.selector(box) if box else None,
                 box.type if box else None,
                 events,
                 extra_inputs,
@@ -112,7 +112,14 @@ def inspect_config(config: dict[str, Any], target: str) -> AppReport:
         and d.raw.get("api_visibility", "public") == "public"
         and d.raw.get("show_api", True) is not False
     )
-    return AppReport(target, app.version, app.mode, chatbots, endpoints)
+    shown = [app.components[i] for i in app.layout_order() if app.components[i].props.get("visible", True) is not False]
+    components = [
+        f"{app.selector(c)} ({c.type})"
+        for c in shown
+        if c.type not in NOT_NAMED + BUTTON_TYPES and not app.is_server_state(c.id)
+    ]
+    buttons = [c.text or f"#{c.elem_id}" for c in shown if c.type in BUTTON_TYPES and (c.text or c.elem_id)]
+    return AppReport(target, app.version, app.mode, chatbots, endpoints, components, buttons)
 
 
 def inspect_target(
@@ -165,6 +172,8 @@ def render(report: AppReport) -> str:
             lines.append(f"  other inputs of its reply (set them with `set`): {', '.join(bot.extra_inputs)}")
         if bot.extra_outputs:
             lines.append(f"  other outputs of its reply (check them with `components`): {', '.join(bot.extra_outputs)}")
+    lines.append(f"components (for `set` and `components:`): {', '.join(report.components) or 'none'}")
+    lines.append(f"buttons (for `click`): {', '.join(report.buttons) or 'none'}")
     lines.append(f"API endpoints (for `call`): {', '.join(report.endpoints) or 'none'}")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ to replay a UI action the way the browser does. Nothing here does I/O.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from harness.errors import TargetError
 from harness.spec.matchers import did_you_mean
 
-__all__ = ["BUTTON_TYPES", "AppConfig", "Component", "Dependency", "no_textbox"]
+__all__ = ["BUTTON_TYPES", "NOT_NAMED", "AppConfig", "Component", "Dependency", "no_textbox"]
 
 INPUT_TYPES = ("textbox", "multimodaltextbox")
 SERVER_STATE_TYPES = ("state",)
@@ -54,7 +55,7 @@ class Component:
             return f"the button {self.text!r}"
         if self.elem_id:
             return f"#{self.elem_id}"
-        return f"{self.type} {self.id}"
+        return _type_name(self.type)  # as a scenario names it (with #N when the app shows several)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,9 @@ class AppConfig:
         return bots[0]
 
     def find(self, selector: str, among: list[Component] | None = None, what: str = "component") -> Component:
-        """A component by label or elem_id (``#id`` also accepted)."""
+        """A component by label or elem_id (``#id`` also accepted), or, for one with neither, by its
+        type (``Radio``, ``Slider``) with its position among the shown components of that type when
+        there are several (``Slider#2``, counted from 1 in page order)."""
         pool = among if among is not None else [c for c in self.components.values() if c.label or c.elem_id]
         key = selector[1:] if selector.startswith("#") else selector
         found = [c for c in pool if c.elem_id == key] or [c for c in pool if c.label == selector]
@@ -225,24 +228,83 @@ class AppConfig:
             raise TargetError(
                 f"{len(found)} components are labelled {selector!r}; give them distinct elem_ids and use one"
             )
+        if among is None and (by_type := self._by_type(selector)) is not None:
+            return by_type
         # what a person sees: a hidden component (ChatInterface's Response and Examples) is no hint
-        shown = [c for c in pool if c.props.get("visible", True) not in (False, "hidden")]
-        names = sorted({n for c in shown for n in (c.label, c.elem_id) if n})
+        names = self.selectors() if among is None else sorted({n for c in pool for n in (c.label, c.elem_id) if n})
         hint = did_you_mean(selector, names)
         listed = f"; the app has: {', '.join(names)}" if names else ""
-        raise TargetError(f"no {what} with label or elem_id {selector!r}{hint}{listed}")
+        ways = "label or elem_id" if among is not None else "label, elem_id or type"
+        raise TargetError(f"no {what} with {ways} {selector!r}{hint}{listed}")
+
+    def shown_of_type(self, kind: str) -> list[Component]:
+        """The shown components of one type, in page order."""
+        return [
+            self.components[i]
+            for i in self.layout_order()
+            if self.components[i].type == kind and _shown(self.components[i])
+        ]
+
+    def _by_type(self, selector: str) -> Component | None:
+        """``Radio`` / ``Slider#2``: a shown component by type (and position); None if the selector is no type."""
+        match = re.fullmatch(r"([A-Za-z]+)(?:#(\d+))?", selector)
+        if match is None:
+            return None
+        kind, number = match.group(1).lower(), match.group(2)
+        same = self.shown_of_type(kind)
+        if not same:
+            return None
+        if number is None:
+            if len(same) > 1:
+                raise TargetError(
+                    f"the app shows {len(same)} {match.group(1)} components; say which with "
+                    f"{', '.join(self.selector(c) for c in same)}"
+                )
+            return same[0]
+        if not 1 <= int(number) <= len(same):
+            raise TargetError(
+                f"the app shows {len(same)} {match.group(1)} component(s), so there is no {selector!r} "
+                "(counted from 1 in page order)"
+            )
+        return same[int(number) - 1]
+
+    def selector(self, component: Component) -> str:
+        """How a scenario names ``component``: its label, else ``#elem_id``, else its type (with
+        its position in page order when the app shows several of that type)."""
+        if component.label:
+            return component.label
+        if component.elem_id:
+            return f"#{component.elem_id}"
+        same = self.shown_of_type(component.type)
+        kind = _type_name(component.type)
+        return f"{kind}#{same.index(component) + 1}" if len(same) > 1 and component in same else kind
+
+    def selectors(self) -> list[str]:
+        """How a scenario can name each shown component: labels, elem_ids, and the type selectors of
+        components with neither (not layout, not state)."""
+        shown = [c for c in self.components.values() if _shown(c) and c.type not in NOT_NAMED]
+        named = {n for c in shown for n in (c.label, c.elem_id) if n}
+        unnamed = {
+            self.selector(c)
+            for c in shown
+            if not (c.label or c.elem_id)
+            and c.type not in BUTTON_TYPES  # a button is pressed by its text: click
+            and not self.is_server_state(c.id)
+        }
+        return sorted(named | unnamed)
 
     def button(self, selector: str) -> Component:
         """A button by the text on it or its elem_id (``#id`` also accepted)."""
         buttons = [c for c in self.components.values() if c.type in BUTTON_TYPES]
         key = selector[1:] if selector.startswith("#") else selector
         found = [c for c in buttons if c.elem_id == key] or [c for c in buttons if c.text == selector]
+        if len(found) > 1:  # a hidden twin is no button a person presses
+            found = [c for c in found if _shown(c)] or found
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
             raise TargetError(f"{len(found)} buttons read {selector!r}; give them distinct elem_ids and use one")
-        shown = [c for c in buttons if c.props.get("visible", True) not in (False, "hidden")]
-        names = sorted({n for c in shown for n in (c.text, c.elem_id and f"#{c.elem_id}") if n})
+        names = sorted({n for c in buttons if _shown(c) for n in (c.text, c.elem_id and f"#{c.elem_id}") if n})
         listed = f"; the app's buttons: {', '.join(names)}" if names else "; the app has no button"
         raise TargetError(f"no button reads {selector!r} or has that elem_id{did_you_mean(selector, names)}{listed}")
 
@@ -277,6 +339,31 @@ class AppConfig:
                 if any(chatbot.id in d.outputs for d in self.chain(dep)):
                     return component
         return None
+
+
+#: components a scenario never names: layout, state
+NOT_NAMED = ("row", "column", "group", "form", "tabs", "tabitem", "accordion", "browserstate", "state", "html")
+
+
+def _shown(component: Component) -> bool:
+    return component.props.get("visible", True) not in (False, "hidden")
+
+
+def _type_name(kind: str) -> str:
+    """A component type as a scenario writes it: ``slider`` -> ``Slider``, ``checkboxgroup`` -> ``CheckboxGroup``."""
+    return TYPE_NAMES.get(kind, kind.capitalize())
+
+
+TYPE_NAMES = {
+    "checkboxgroup": "CheckboxGroup",
+    "colorpicker": "ColorPicker",
+    "multimodaltextbox": "MultimodalTextbox",
+    "datetime": "DateTime",
+    "imageeditor": "ImageEditor",
+    "uploadbutton": "UploadButton",
+    "downloadbutton": "DownloadButton",
+    "clearbutton": "ClearButton",
+}
 
 
 def no_textbox(chatbot: Component, need: str) -> TargetError:

@@ -18,6 +18,8 @@ from harness.gradio.history import Message, feedback_target, last_exchange_index
 __all__ = [
     "MessageTarget",
     "button_target",
+    "choices",
+    "chosen",
     "clear_target",
     "edit_target",
     "example_target",
@@ -179,6 +181,27 @@ def button_target(app: AppConfig, state: ClientState, selector: str) -> Componen
     if not app.listeners(button.id, "click"):
         raise ActionError(f"pressing {button.name} does nothing: no event of the app listens to its click")
     return button
+
+
+def choices(component: Component) -> list[tuple[str, Any]]:
+    """A radio's, dropdown's or checkbox group's choices as ``(shown text, value)``."""
+    return [
+        (str(c[0]), c[1]) if isinstance(c, list | tuple) else (str(c), c) for c in component.props.get("choices") or []
+    ]
+
+
+def chosen(component: Component, value: Any) -> list[tuple[str, Any]]:
+    """The choices a ``set`` picks: ``value`` names each by its value or its shown text (a list of
+    them for a checkbox group)."""
+    offered = choices(component)
+    picked = []
+    for one in value if isinstance(value, list | tuple) else [value]:
+        match = next((c for c in offered if str(one) in (str(c[1]), c[0])), None)
+        if match is None:
+            listed = ", ".join(repr(text) for text, _ in offered)
+            raise ActionError(f"{component.name} offers no choice {one!r}; it offers {listed}")
+        picked.append(match)
+    return picked
 
 
 def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Dependency, tuple[int, str]]:

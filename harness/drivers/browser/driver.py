@@ -28,7 +28,7 @@ from harness.drivers.browser.replay import Replay
 from harness.drivers.browser.sync import Sync
 from harness.errors import ActionError, TargetError, first_line
 from harness.gradio import message_targets as targets
-from harness.gradio.appconfig import AppConfig
+from harness.gradio.appconfig import AppConfig, Component
 from harness.gradio.clientstate import ClientState, shown_value
 from harness.gradio.endpoints import call_endpoint, connect
 from harness.gradio.endpoints import close as close_client
@@ -433,16 +433,36 @@ class BrowserDriver(Driver):
             field.fill(str(value))
             field.press("Enter")
             field.blur()
-        elif component.type in ("textbox", "dropdown"):
+        elif component.type == "textbox":
             field = block.locator("textarea, input").first
             field.fill(str(value))
             field.blur()
+        elif component.type in ("radio", "dropdown", "checkboxgroup"):
+            self._choose(component, block, value)
         else:
             raise ActionError(
                 f"the browser driver cannot set a {component.type} ({component.name}); it sets textboxes, sliders, "
-                "numbers and checkboxes"
+                "numbers, checkboxes, radios, dropdowns and checkbox groups"
             )
         self._finish(step, record, mark, component.id, "change")
+
+    def _choose(self, component: Component, block: Any, value: Any) -> None:
+        """Pick choices as a person does: click a radio's choice, open a dropdown and click the
+        option, tick and untick a checkbox group's boxes. ``value`` is a choice's value or shown text
+        (a list of them for a checkbox group)."""
+        shown = [text for text, _ in targets.chosen(component, value)]
+        exact = [re.compile(f"^\\s*{re.escape(text)}\\s*$") for text in shown]
+        if component.type == "radio":
+            block.locator("label").filter(has_text=exact[0]).first.click()
+        elif component.type == "dropdown":
+            block.locator("input[role=combobox]").first.click()
+            option = self.chat.page.locator("[role=listbox] [role=option]").filter(has_text=exact[0])
+            option.first.click()
+            block.locator("input[role=combobox]").first.blur()
+        else:
+            for text, _ in targets.choices(component):
+                box = block.locator("label").filter(has_text=re.compile(f"^\\s*{re.escape(text)}\\s*$"))
+                box.first.locator("input[type=checkbox]").set_checked(text in shown)
 
     def _client(self) -> Any:
         """A gradio_client session for ``call`` steps, opened on first use."""

@@ -57,11 +57,21 @@ ICON_NAMES = {
     "edit": "Edit",
     "clear": "Clear (trash)",
 }
+#: a component's block that holds no other (an accordion, a gr.Number wrap blocks of their own)
+LEAF_BLOCK = ".block:not(:has(.block))"
+#: an element each component of a type has once, to find one with no label or elem_id by position
+KIND_MARK = {
+    "slider": "input[type=range]",
+    "radio": ".wrap > label:first-child > input[type=radio]",
+    "dropdown": "input[role=combobox]",
+    "checkboxgroup": "[data-testid=checkbox-group]",
+    "code": ".cm-editor",
+}
 #: a gr.Button (and its kin) on the page: Gradio gives each its size as a class
 APP_BUTTON = "button.lg, button.md, button.sm"
 #: a progress indicator left showing an error has its own "Clear" button: not the trash icon
 NOT_IN_TRACKER = "button:not([data-testid=status-tracker] *)"
-BLOCK = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
+BLOCK = "xpath=ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' block ')][1]"
 ROW = "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' message-row ')][1]"
 ROW_BUTTONS = "xpath=following-sibling::*[1][contains(concat(' ', normalize-space(@class), ' '), ' message-buttons ')]"
 
@@ -103,10 +113,19 @@ class ChatPage:
             position = same.index(component.id) if component.id in same else 0
             return page.locator(APP_BUTTON).filter(has_text=text).nth(position)
         if component.label:
-            return page.locator(".block").filter(has=page.get_by_label(component.label, exact=True))
+            # the innermost block with that label: an accordion or a gr.Number wraps blocks of its own
+            title = re.compile(f"^\\s*{re.escape(component.label)}\\s*$")
+            named = page.get_by_label(component.label, exact=True).or_(
+                page.locator("[data-testid=block-info]").filter(has_text=title)
+            )
+            return page.locator(LEAF_BLOCK).filter(has=named)
+        if component.type in KIND_MARK:  # no label, no elem_id: by position among those of its type
+            for other in kind:
+                self._open_accordions_of(app.components[other])
+            return page.locator(KIND_MARK[component.type]).nth(nth).locator(BLOCK)
         raise ActionError(
-            f"the browser driver finds a {component.type} without elem_id only by its label; give {component.name} an "
-            "elem_id"
+            f"the browser driver finds a {component.type} without label or elem_id only for the types "
+            f"{', '.join(sorted(KIND_MARK))}; give {component.name} an elem_id"
         )
 
     def chat(self) -> Any:
@@ -161,12 +180,17 @@ class ChatPage:
 
     def open_accordions(self, component: Component) -> None:
         """Open the closed accordions a component sits in (e.g. ChatInterface's "Additional Inputs")."""
+        self._open_accordions_of(component)
+        self.block(component).first.wait_for(state="visible")
+
+    def _open_accordions_of(self, component: Component) -> None:
+        """Click the header of each closed accordion around ``component`` (Gradio renders a closed
+        accordion's content only once it is opened)."""
         for accordion in self.app.ancestors(component.id, "accordion"):
             label = accordion.label or ""
             header = self.page.locator("button.label-wrap").filter(has_text=label)
             if header.count() and header.first.get_attribute("aria-expanded") != "true":
                 header.first.click()
-        self.block(component).first.wait_for(state="visible")
 
     def visible_text(self) -> str:
         """The chat as the page shows it, one message a line (for a failure's artifacts)."""
@@ -198,6 +222,13 @@ def read_value(component: Component, block: Any) -> Any:
     """A component's value as the page shows it, typed like the value the API returns."""
     control = block.locator("textarea, input:not([type=hidden]):not([type=file])").first
     kind = component.type
+    if kind == "radio":  # the ticked choice's value (None: none ticked)
+        ticked = block.locator("input[type=radio]:checked")
+        return ticked.first.get_attribute("value") if ticked.count() else None
+    if kind == "checkboxgroup":
+        return [box.get_attribute("value") for box in block.locator("input[type=checkbox]:checked").all()]
+    if kind == "code":
+        return "\n".join(line.inner_text() for line in block.locator(".cm-line").all())
     if kind == "checkbox":
         return control.is_checked()
     if kind in ("textbox", "multimodaltextbox", "dropdown", "number", "slider", "colorpicker", "datetime"):
