@@ -6,6 +6,10 @@ both drivers, with the same words.
   (``click`` steps), as ``demo/chatbot_editable``.
 * ``fixtures/prefill_app.py``: a Radio with no label prefills a ChatInterface, a Slider with no label is
   its additional input (named ``Radio``, ``Slider`` by type), as ``demo/chatinterface_prefill``.
+* ``fixtures/artifacts_app.py``: a Code artifact with no label beside a ChatInterface, a Dropdown and a
+  CheckboxGroup in its closed accordion, as ``demo/chatinterface_artifacts``.
+* ``fixtures/validator_app.py``: a validator refuses a message (``expect: {validation: ...}``), as
+  ``demo/validator_chatinterface``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from tests.helpers.servers import ROOT
 GUIDES = SCENARIOS / "guides"
 BUTTONS = (GUIDES / "buttons.chat.yaml").read_text()
 PREFILL = (GUIDES / "prefill.chat.yaml").read_text()
+ARTIFACTS = (GUIDES / "artifacts.chat.yaml").read_text()
+VALIDATOR = (GUIDES / "validator.chat.yaml").read_text()
 
 #: each broken variant of an app: its scenario file, and what each driver must say
 VARIANTS = {
@@ -43,8 +49,22 @@ VARIANTS = {
         PREFILL,
         "- [1] role 'assistant', content 'You said: hello there'\n  + [1] assistant: 'You said: '",
     ),
+    "fixtures.artifacts_app:code_not_shown": (
+        ARTIFACTS,
+        "component 'Code': expected text that starts with 'def fib(n):', got ''",
+    ),
+    "fixtures.artifacts_app:dropdown_ignored": (
+        ARTIFACTS,
+        "- [1] role 'assistant', content 'Here is fib in Javascript.'\n"
+        "  + [1] assistant: 'Please ask about Python or JavaScript.'",
+    ),
+    "fixtures.validator_app:no_message": (
+        VALIDATOR,
+        "validation: the app's validator refused step 1 (send), but not as expected: "
+        "expected \"Can't be error\", got ''",
+    ),
 }
-FAILING = 6  # scenarios of the variants that fail (the others pass)
+FAILING = 6 + 2 + 1 + 1  # scenarios of the variants that fail (the others pass)
 
 #: what a person cannot do on a chat with no textbox, and on a button that is not there
 MISUSE = {
@@ -72,6 +92,17 @@ PREFILL_MISUSE = {
         "the app shows 1 Slider component(s), so there is no 'Slider#2' (counted from 1 in page order)",
     ),
 }
+VALIDATOR_MISUSE = {
+    "a refused message the scenario does not expect": (
+        "steps:\n  - send: error\n  - expect: {history: []}\n",
+        "the app's validator refused step 1 (send): Can't be error (nothing ran after it; expect it with "
+        "expect: {validation: ...})",
+    ),
+    "a refusal expected of a message the validator accepts": (
+        "steps:\n  - send: fine\n  - expect: {validation: Can't be error}\n",
+        "validation: expected the app's validator to refuse step 1 (send) with \"Can't be error\", but it was accepted",
+    ),
+}
 
 
 @pytest.mark.slow
@@ -83,7 +114,11 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
             (folder / f"variant{number}.chat.yaml").write_text(
                 text.replace(f"app: {app.split(':')[0]}:demo", f"app: {app}").replace("name: ", f"name: {app} ")
             )
-        for app, misuse in (("button_chat_app", MISUSE), ("prefill_app", PREFILL_MISUSE)):
+        for app, misuse in (
+            ("button_chat_app", MISUSE),
+            ("prefill_app", PREFILL_MISUSE),
+            ("validator_app", VALIDATOR_MISUSE),
+        ):
             (folder / f"misuse_{app}.chat.yaml").write_text(
                 "\n---\n".join(
                     f"name: {name}\napp: fixtures.{app}:demo\n{steps}" for name, (steps, _) in misuse.items()
@@ -104,7 +139,7 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
             failures = [part for part in out.split("\n___") if f"scenario '{app} " in part and f"[{driver}]" in part]
             assert failures, f"{app} passed on the {driver} driver"
             assert any(said in part for part in failures), f"{app} [{driver}]:\n" + "\n".join(failures)
-    for name, (_, said) in {**MISUSE, **PREFILL_MISUSE}.items():
+    for name, (_, said) in {**MISUSE, **PREFILL_MISUSE, **VALIDATOR_MISUSE}.items():
         for driver in ("api", "browser"):
             (part,) = [p for p in out.split("\n___") if f"scenario {name!r} [{driver}]" in p]
             assert said in part, part
@@ -112,4 +147,4 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
     # (its parity items then skip) and passes the rest; each misuse fails on both
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= RUNS * good
-    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + len(PREFILL_MISUSE) + FAILING)
+    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + len(PREFILL_MISUSE) + len(VALIDATOR_MISUSE) + FAILING)

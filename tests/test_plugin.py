@@ -145,6 +145,14 @@ def test_bad_app_spec_and_unreachable_url(project: pytest.Pytester) -> None:
     result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "no_such_module:demo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*cannot import 'no_such_module' for the app 'no_such_module:demo'*"])
+    # an app whose own code raises as it is built: the app's failure, pointing at its line, not a harness bug
+    project.makepyfile(crashing_app="import gradio as gr\n\nwith gr.Blocks() as demo:\n    gr.Chatbot(value=42)\n")
+    result = runpytest_forked(project, "-p", "no:cacheprovider", "--chat-app", "crashing_app:demo")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["the app under test: importing 'crashing_app' for the app 'crashing_app:demo' raised *(at crashing_app.py:4)"]
+    )
+    assert "harness bug" not in result.stdout.str() and "chat-harness itself failed" not in result.stdout.str()
     from harness.target.inprocess import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"

@@ -34,7 +34,7 @@ from harness.gradio.clientstate import ClientState, chat_values, error_text, nex
 from harness.gradio.endpoints import call_endpoint, connect, http_timeout, ssl_context
 from harness.gradio.endpoints import close as close_client
 from harness.gradio.history import Message
-from harness.gradio.queue import QueueSession
+from harness.gradio.queue import QueueSession, Refused
 from harness.spec import steps
 from harness.spec.model import Scenario
 from harness.target.app import Target
@@ -337,6 +337,9 @@ class ApiDriver(Driver):
             succeeded = self._run_dependency(dep, event_data, trigger_id, depth)
         finally:
             self._running.discard(dep.id)
+        if succeeded is None:  # refused by its validator: the page runs nothing after it
+            self._deferred.discard(dep.id)
+            return
         if dep.id in self._deferred:
             self._deferred.discard(dep.id)
             self._run_chain(dep, None, trigger_id, depth)
@@ -345,7 +348,8 @@ class ApiDriver(Driver):
             if child.runs_after(succeeded):
                 self._run_chain(child, None, trigger_id, depth)
 
-    def _run_dependency(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> bool:
+    def _run_dependency(self, dep: Dependency, event_data: Any, trigger_id: int, depth: int) -> bool | None:
+        """Run one listener; whether it succeeded (None: the app's validator refused it)."""
         s = self.session
         record = self._record
         name = dep.name
@@ -359,7 +363,12 @@ class ApiDriver(Driver):
         if s.app.major_version < 6 and not dep.collects_event_data:
             event_data = None
         started = time.perf_counter()
-        result, updates = self._call(dep, data, event_data, trigger_id)
+        try:
+            result, updates = self._call(dep, data, event_data, trigger_id)
+        except Refused as refused:  # as on the page: the validator's messages, and nothing runs after
+            if record is not None:
+                record.validation = refused.messages
+            return None
         seconds = time.perf_counter() - started
         error = error_text(result)
         if record is not None:

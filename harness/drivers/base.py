@@ -47,6 +47,9 @@ class ActionRecord:
     first_update: float | None = None
     #: the app's error message, if it raised one (the runner decides whether that fails the step)
     error: str | None = None
+    #: what the app's validator said when it refused the action (``validator=``, ``gr.validate``): the
+    #: messages the page shows on the refused inputs, one a line; nothing ran after it
+    validation: str | None = None
     #: what a ``call`` step's endpoint returned
     result: Any = None
     #: what the app sent to the scripted model during the action (None: the scripted model is off)

@@ -123,14 +123,19 @@ def error_text(output: dict[str, Any]) -> str | None:
 def shown_value(component: Component, value: Any) -> Any:
     """A component's value as its widget shows it, so both drivers report the same thing.
 
-    A textbox shows ``None`` as an empty box; a multimodal textbox's value is compared by its text
-    (its files are part of the message it sends, not of what is typed); a chatbot's value is its
-    normalised history, one ``{role, content, ...}`` mapping per message (as transcripts show it).
+    A textbox or a code editor shows ``None`` as empty, a checkbox group as no box ticked; a
+    multimodal textbox's value is compared by its text (its files are part of the message it sends,
+    not of what is typed); a chatbot's value is its normalised history, one ``{role, content, ...}``
+    mapping per message (as transcripts show it).
     """
     if component.type == "chatbot":
         return [m.as_dict() for m in normalise_history(value)]
-    if component.type == "textbox":
+    if component.type in ("textbox", "code"):
+        if isinstance(value, dict) and component.type == "code":  # a gr.Code(value=..., language=...) update
+            value = value.get("value")
         return "" if value is None else value
+    if component.type == "checkboxgroup":
+        return [] if value is None else value
     if component.type == "multimodaltextbox":
         if isinstance(value, dict):
             return str(value.get("text") or "")

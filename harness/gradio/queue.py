@@ -35,6 +35,23 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+class Refused(Exception):
+    """The app's validator refused a call (``validator=``, ``gr.validate``): what it said, one message a line."""
+
+    def __init__(self, messages: str) -> None:
+        super().__init__(messages)
+        self.messages = messages
+
+
+def refusal(status: int, answer: Any) -> str | None:
+    """What the app's validator said, if a join's answer is its refusal (HTTP 422 with a list of
+    ``{is_valid, message}``, one per input), else None: the messages of the refused inputs, a line each."""
+    detail = answer.get("detail") if isinstance(answer, dict) else None
+    if status != 422 or not isinstance(detail, list):
+        return None
+    return "\n".join(str(d.get("message") or "") for d in detail if isinstance(d, dict) and d.get("is_valid") is False)
+
+
 class QueueSession:
     """One session's calls to the app at ``base`` (its API prefix, ending in ``/``)."""
 
@@ -69,6 +86,8 @@ class QueueSession:
             event_id = _json(joined).get("event_id")
             if joined.status_code == 200 and event_id:
                 return str(event_id)
+            if (said := refusal(joined.status_code, _json(joined))) is not None:
+                raise Refused(said)
             failure = f"the app refused to queue {name} (HTTP {joined.status_code}: {joined.text[:200]})"
             if joined.status_code in RETRY_STATUSES:
                 raise TryAgain(f"HTTP {joined.status_code}", failure, joined.headers.get("retry-after"))

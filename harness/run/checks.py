@@ -147,6 +147,15 @@ def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
             )
         elif why := expectation.error.mismatch(action.error):
             sections.append(f"error: the app raised an error during {action.step}, but not the expected one: {why}")
+    if expectation.validation is not None:
+        action = seen.last_action
+        if action is None or action.validation is None:
+            sections.append(
+                f"validation: expected the app's validator to refuse {action.step if action else 'an action'} "
+                f"with {expectation.validation.describe}, but it was accepted"
+            )
+        elif why := expectation.validation.mismatch(action.validation):
+            sections.append(f"validation: the app's validator refused {action.step}, but not as expected: {why}")
     if expectation.model is not None:
         sections.extend(_check_model(expectation.model, seen.last_action))
     return sections

@@ -189,7 +189,7 @@ def run_scenario(
                         if (unanswered := _unanswered(model, step.label)) is not None:
                             raise unanswered
                     _after_action(step, last_action, scenario, update)
-                    if before is not None and last_action.error is None:
+                    if before is not None and last_action.error is None and last_action.validation is None:
                         _check_contracts(step, before, last_action, driver, scenario)
             except HarnessError as caught:
                 # a step the scenario's budget cut short fails as out of time, its own error as the cause
@@ -263,13 +263,20 @@ def missing_requirements(scenario: Scenario, driver: Driver | AppConfig) -> str 
 def _after_action(step: Action, action: ActionRecord, scenario: Scenario, update: Updater | None) -> None:
     """An app error fails the step unless the next step expects it (or, updating, may record it);
     a call's result is checked here."""
+    following = scenario.steps[step.number] if step.number < len(scenario.steps) else None
     if action.error is not None:
-        following = scenario.steps[step.number] if step.number < len(scenario.steps) else None
         expected_next = isinstance(following, Expect) and (
             following.expectation.error is not None or update is not None
         )
         if not expected_next:
             raise AppRaised(f"the app raised an error during {step.label}: {action.error}")
+    if action.validation is not None and not (
+        isinstance(following, Expect) and following.expectation.validation is not None
+    ):
+        raise AppRaised(
+            f"the app's validator refused {step.label}: {action.validation or '(no message)'} "
+            "(nothing ran after it; expect it with expect: {validation: ...})"
+        )
     if isinstance(step, Call) and step.result is not None and (why := step.result.mismatch(action.result)):
         if update is not None and update.result(step, action):
             return

@@ -450,6 +450,9 @@ class _FileLoader:
             stream_first_update_within=self.seconds(value, ["stream", "first_update_within"], line),
             stream_within=self.seconds(value, ["stream", "within"], line),
             error=self.matcher(value["error"], value, ["error"], line, f"{where} error") if "error" in value else None,
+            validation=self.matcher(value["validation"], value, ["validation"], line, f"{where} validation")
+            if "validation" in value
+            else None,
             model=self.model_expectation(value["model"], line, where) if "model" in value else None,
         )
 

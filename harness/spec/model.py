@@ -122,6 +122,8 @@ class Expectation:
     stream_within: float | None = None
     #: the last action made the app raise an error matching this
     error: Matcher | None = None
+    #: the app's validator refused the last action with a message matching this
+    validation: Matcher | None = None
     #: what the app sent to the scripted model during the last action
     model: ModelExpectation | None = None
 

@@ -46,6 +46,10 @@ def load_app(spec: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise TargetError(f"cannot import {module_name!r} for the app {spec!r}: {exc}") from None
+    except Exception as exc:  # the app's own code failed as it was imported: the app's bug, not the harness's
+        raise TargetError(
+            f"importing {module_name!r} for the app {spec!r} raised {type(exc).__name__}: {exc}{_where_in_app(exc)}"
+        ) from None
     try:
         app = getattr(module, attribute)
     except AttributeError:
@@ -55,6 +59,22 @@ def load_app(spec: str) -> Any:
     if not isinstance(app, gr.Blocks):
         raise TargetError(f"{spec} is a {type(app).__name__}, not a Gradio app (gr.Blocks / gr.ChatInterface)")
     return app
+
+
+def _where_in_app(exc: BaseException) -> str:
+    """`` (at FILE:LINE)``: the deepest line of the project's own code the exception went through."""
+    import traceback
+
+    root = Path.cwd().resolve()
+    lines = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().is_relative_to(root) and "site-packages" not in frame.filename
+    ]
+    if not lines:
+        return ""
+    frame = lines[-1]
+    return f" (at {Path(frame.filename).resolve().relative_to(root)}:{frame.lineno})"
 
 
 class InProcessApp:

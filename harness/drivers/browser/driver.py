@@ -244,10 +244,17 @@ class BrowserDriver(Driver):
         return history
 
     def component_value(self, selector: str) -> Any:
+        from playwright.sync_api import Error as PlaywrightError
+
         component = self.chat.app.find(selector)
         if component.type == "chatbot":  # like the chat's own history: the value the app sent the page
             return shown_value(component, self.chat.state.get(component.id))
-        return read_value(component, self.chat.block(component))
+        try:
+            return read_value(component, self.chat.block(component))
+        except PlaywrightError as exc:
+            raise ActionError(
+                f"could not read {component.name} on the page within {self.timeout:g}s: {_playwright_says(exc)}"
+            ) from None
 
     def input_value(self) -> Any:
         self.chat.textbox("reading the input box")
@@ -259,6 +266,16 @@ class BrowserDriver(Driver):
     # -- actions -----------------------------------------------------------------------------------
 
     def perform(self, step: steps.Action) -> ActionRecord:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            return self._perform(step)
+        except PlaywrightError as exc:  # a control the page never offered, or never let be used
+            raise ActionError(
+                f"the page did not let the harness do {step.label} within {self.timeout:g}s: {_playwright_says(exc)}"
+            ) from None
+
+    def _perform(self, step: steps.Action) -> ActionRecord:
         chat = self.chat
         chatbot = chat.chatbot
         history = chat.state.history(chatbot)
@@ -456,7 +473,9 @@ class BrowserDriver(Driver):
             block.locator("label").filter(has_text=exact[0]).first.click()
         elif component.type == "dropdown":
             block.locator("input[role=combobox]").first.click()
-            option = self.chat.page.locator("[role=listbox] [role=option]").filter(has_text=exact[0])
+            # an option's text may follow its tick mark (shown on the chosen one)
+            ticked = re.compile(f"^\\s*(✓\\s*)?{re.escape(shown[0])}\\s*$")
+            option = self.chat.page.locator("[role=listbox] [role=option]").filter(has_text=ticked)
             option.first.click()
             block.locator("input[role=combobox]").first.blur()
         else:
@@ -485,6 +504,14 @@ class BrowserDriver(Driver):
             self.sync.settle(f"{step.label} ({waiting.name}, which runs next)", self.sync.mark(), False)
             self.replay.take(record, mark)
         self.sync.check_page(step.label)
+
+
+def _playwright_says(exc: Exception) -> str:
+    """Playwright's error in one line, with what it was waiting for (its call log names the element)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    waiting = next((line.removeprefix("- ") for line in lines if line.startswith("- waiting for")), None)
+    head = first_line(exc).removesuffix(".")
+    return f"{head} ({waiting})" if waiting else head
 
 
 def _read_config(page: Any, target: Target) -> dict[str, Any]:

@@ -200,10 +200,10 @@
       const heard = call.joined ? ` (event ${key}: heard ${call.heard.join(", ") || "nothing"}; ${h.streams} event stream(s) open)` : "";
       reasons.push(`${what} is still running after ${((now() - call.since) / 1000).toFixed(1)}s${heard}`);
     }
-    // a tracker left showing an error (it has a clear button) is not busy
+    // a tracker left showing an error (it has a clear button) or a validator's message is not busy
     // (media inside messages have trackers of their own: not the app's progress)
     const trackers = Array.from(document.querySelectorAll("[data-testid=status-tracker]"))
-      .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && !e.querySelector(".clear-status") && e.offsetParent !== null && !e.closest("[role=log]"));
+      .filter((e) => !e.classList.contains("hide") && !e.classList.contains("error") && !e.querySelector(".clear-status, .validation-error") && e.offsetParent !== null && !e.closest("[role=log]"));
     if (trackers.length) reasons.push(`${trackers.length} component(s) still show a progress indicator`);
     // after an error the page may leave the textbox disabled and the stop button shown for good:
     // then neither is a sign of work

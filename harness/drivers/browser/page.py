@@ -15,6 +15,7 @@ from typing import Any
 from harness.errors import ActionError
 from harness.gradio.appconfig import AppConfig, Component, no_textbox
 from harness.gradio.clientstate import ClientState
+from harness.gradio.message_targets import choices
 
 __all__ = [
     "ICONS",
@@ -225,8 +226,10 @@ def read_value(component: Component, block: Any) -> Any:
     if kind == "radio":  # the ticked choice's value (None: none ticked)
         ticked = block.locator("input[type=radio]:checked")
         return ticked.first.get_attribute("value") if ticked.count() else None
-    if kind == "checkboxgroup":
-        return [box.get_attribute("value") for box in block.locator("input[type=checkbox]:checked").all()]
+    if kind == "checkboxgroup":  # the ticked boxes' choices, by the text beside each
+        values = {text: value for text, value in choices(component)}
+        ticked = block.locator("label").filter(has=block.page.locator("input[type=checkbox]:checked"))
+        return [values.get(label.inner_text().strip(), label.inner_text().strip()) for label in ticked.all()]
     if kind == "code":
         return "\n".join(line.inner_text() for line in block.locator(".cm-line").all())
     if kind == "checkbox":

@@ -19,6 +19,7 @@ from harness.errors import TargetError
 from harness.gradio.appconfig import Dependency
 from harness.gradio.clientstate import chat_values, error_text, next_stream_values
 from harness.gradio.endpoints import probe
+from harness.gradio.queue import refusal
 from harness.target.app import Target
 
 __all__ = ["Replay"]
@@ -50,7 +51,10 @@ class Replay:
                     continue
                 if kind == "join":
                     answer = entry.get("answer") or {}
-                    if entry.get("status") != 200 or "event_id" not in answer:
+                    if (said := refusal(int(entry.get("status") or 0), answer)) is not None:
+                        if record is not None:  # the page shows it on the inputs and runs nothing after
+                            record.validation = said
+                    elif entry.get("status") != 200 or "event_id" not in answer:
                         errors.append(
                             f"the app refused the call to {dep.name} (HTTP {entry.get('status')}: {_short(answer)})"
                         )
