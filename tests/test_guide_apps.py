@@ -10,6 +10,8 @@ both drivers, with the same words.
   CheckboxGroup in its closed accordion, as ``demo/chatinterface_artifacts``.
 * ``fixtures/validator_app.py``: a validator refuses a message (``expect: {validation: ...}``), as
   ``demo/validator_chatinterface``.
+* ``fixtures/flagging_app.py``: ChatInterface flag options with a Like and no Dislike, as the
+  "Creating a Chatbot Fast" guide; ``fixtures/chat_interface_app.py``: the MultimodalTextbox after undo.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ VARIANTS = {
         "expected \"Can't be error\", got ''",
     ),
 }
-FAILING = 6 + 2 + 1 + 1  # scenarios of the variants that fail (the others pass)
+# scenarios of the variants that fail (the others pass): buttons 1 + 2 + 1, prefill 2 + 1, artifacts 2 + 1,
+# validator 1
+FAILING = 4 + 3 + 3 + 1
 
 #: what a person cannot do on a chat with no textbox, and on a button that is not there
 MISUSE = {
@@ -90,6 +94,13 @@ PREFILL_MISUSE = {
     "a second slider of an app with one": (
         "steps:\n  - set: {Slider#2: 50}\n",
         "the app shows 1 Slider component(s), so there is no 'Slider#2' (counted from 1 in page order)",
+    ),
+}
+FLAGGING_MISUSE = {
+    "a dislike where the flag options offer no thumbs-down": (
+        "steps:\n  - send: hello\n  - dislike: {}\n",
+        "the chatbot Chatbot shows no Dislike icon: its feedback options are 'Like', 'Spam', 'Inappropriate', "
+        "'Other' (gr.Chatbot feedback_options / ChatInterface flagging_options)",
     ),
 }
 VALIDATOR_MISUSE = {
@@ -118,6 +129,7 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
             ("button_chat_app", MISUSE),
             ("prefill_app", PREFILL_MISUSE),
             ("validator_app", VALIDATOR_MISUSE),
+            ("flagging_app", FLAGGING_MISUSE),
         ):
             (folder / f"misuse_{app}.chat.yaml").write_text(
                 "\n---\n".join(
@@ -139,7 +151,7 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
             failures = [part for part in out.split("\n___") if f"scenario '{app} " in part and f"[{driver}]" in part]
             assert failures, f"{app} passed on the {driver} driver"
             assert any(said in part for part in failures), f"{app} [{driver}]:\n" + "\n".join(failures)
-    for name, (_, said) in {**MISUSE, **PREFILL_MISUSE, **VALIDATOR_MISUSE}.items():
+    for name, (_, said) in {**MISUSE, **PREFILL_MISUSE, **VALIDATOR_MISUSE, **FLAGGING_MISUSE}.items():
         for driver in ("api", "browser"):
             (part,) = [p for p in out.split("\n___") if f"scenario {name!r} [{driver}]" in p]
             assert said in part, part
@@ -147,4 +159,5 @@ def test_guide_apps_pass_and_each_broken_variant_is_caught_on_both_drivers(runne
     # (its parity items then skip) and passes the rest; each misuse fails on both
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= RUNS * good
-    assert outcomes.get("failed", 0) == 2 * (len(MISUSE) + len(PREFILL_MISUSE) + len(VALIDATOR_MISUSE) + FAILING)
+    misuses = len(MISUSE) + len(PREFILL_MISUSE) + len(VALIDATOR_MISUSE) + len(FLAGGING_MISUSE)
+    assert outcomes.get("failed", 0) == 2 * (misuses + FAILING)

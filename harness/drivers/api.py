@@ -188,6 +188,13 @@ class ApiDriver(Driver):
                     self.history(), index=index, value=value, label=label, option=option
                 )
                 self._trigger(chatbot.id, "option_select", {"index": position, "value": offered.get("value")})
+            case steps.SelectExample(index=index, text=text) if not chatbot.props.get("examples") and (
+                table := targets.table_example(s.app, index=index, text=text)
+            ):
+                # a gr.Examples table: the page sends the row's position as the table's value
+                component, position, _ = table
+                s.state.set(component.id, position)
+                self._trigger(component.id, "click", None)
             case steps.SelectExample(index=index, text=text):
                 self._require_listener("example_select")
                 position, example = targets.example_target(chatbot, self.history(), index=index, text=text)
@@ -220,7 +227,13 @@ class ApiDriver(Driver):
             raise ActionError(
                 f"the chat's textbox {box.name} takes no files (it is a gr.Textbox; files need a gr.MultimodalTextbox)"
             )
-        value: Any = {"text": text, "files": files} if box.type == "multimodaltextbox" else text
+        value: Any = text
+        if box.type == "multimodaltextbox":
+            # typing replaces the text only: files already in the box (an undone message's, put back
+            # by ChatInterface's undo) go with the message, as on the page
+            held = self.session.state.get(box.id)
+            kept = list(held.get("files") or []) if isinstance(held, dict) else []
+            value = {"text": text, "files": kept + files}
         if self.session.state.props.get(box.id, {}).get("interactive") is False:
             raise ActionError(
                 f"the chat textbox {box.name} is disabled (the app set interactive=False and nothing enabled it "
@@ -248,6 +261,8 @@ class ApiDriver(Driver):
 
     def _thumbs(self, like: bool, index: int | None) -> None:
         """Like or dislike, as the page sends them: clicking a liked reply's Like again sends ""."""
+        self._require_listener("like")
+        targets.thumb_offered(self.session.chatbot, "like" if like else "dislike")
         first, contents = self._feedback_target("like" if like else "dislike", index)
         liked: bool | str = "" if self._feedback.get(first) == like else like
         self._feedback[first] = liked

@@ -28,6 +28,8 @@ __all__ = [
     "last_exchange_target",
     "option_target",
     "stop_control",
+    "table_example",
+    "thumb_offered",
 ]
 
 #: the two feedback options the chatbot shows as thumbs; any other is a custom option
@@ -107,6 +109,18 @@ def feedback_option(chatbot: Component, option: str) -> str:
             f"the chatbot {chatbot.name} offers no feedback option {option!r}; its custom options: {listed}"
         )
     return option
+
+
+def thumb_offered(chatbot: Component, kind: str) -> None:
+    """``ActionError`` when the chatbot shows no icon for a like / dislike step: the page shows a
+    thumb only for the options in ``feedback_options`` (ChatInterface: ``flagging_options``)."""
+    offered = [str(o) for o in chatbot.props.get("feedback_options") or THUMBS]
+    wanted = "Like" if kind == "like" else "Dislike"
+    if wanted not in offered:
+        raise ActionError(
+            f"the chatbot {chatbot.name} shows no {wanted} icon: its feedback options are "
+            f"{', '.join(map(repr, offered))} (gr.Chatbot feedback_options / ChatInterface flagging_options)"
+        )
 
 
 def option_target(
@@ -202,6 +216,28 @@ def chosen(component: Component, value: Any) -> list[tuple[str, Any]]:
             raise ActionError(f"{component.name} offers no choice {one!r}; it offers {listed}")
         picked.append(match)
     return picked
+
+
+def table_example(
+    app: AppConfig, *, index: int | None = None, text: str | None = None
+) -> tuple[Component, int, list[Any]] | None:
+    """The row of a ``gr.Examples`` table (a Dataset; ChatInterface shows its examples that way when
+    they carry additional inputs) a ``select_example`` step clicks: ``(table, position, row)``, or
+    None when the page shows no such table."""
+    tables = [c for c in app.shown_of_type("dataset") if app.listeners(c.id, "click")]
+    if not tables:
+        return None
+    table = tables[0]
+    rows = [r if isinstance(r, list) else [r] for r in table.props.get("samples") or []]
+    if index is not None:
+        if not 0 <= index < len(rows):
+            raise ActionError(f"example {index} does not exist; the examples table offers {len(rows)}")
+        return table, index, rows[index]
+    for i, row in enumerate(rows):
+        if row and text == row[0]:
+            return table, i, row
+    shown = ", ".join(repr(r[0]) for r in rows if r)
+    raise ActionError(f"no example {text!r}; the examples table offers {shown}")
 
 
 def stop_control(app: AppConfig, running: Sequence[Dependency]) -> tuple[Dependency, tuple[int, str]]:

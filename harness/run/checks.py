@@ -12,6 +12,7 @@ from typing import Any
 from harness.drivers.base import ActionRecord
 from harness.gradio.history import Message
 from harness.run.diff import format_history, history_diff
+from harness.spec.matchers import Matcher
 from harness.spec.model import Expectation, MessageExpectation, ModelExpectation
 
 __all__ = ["Observation", "check_expectation"]
@@ -138,27 +139,41 @@ def check_expectation(expectation: Expectation, seen: Observation) -> list[str]:
         sections.append(f"input box: {why}")
     if expectation.checks_stream:
         sections.extend(_check_stream(expectation, seen.last_action))
+    action = seen.last_action
+    step = action.step if action else "no action"
     if expectation.error is not None:
-        action = seen.last_action
-        if action is None or action.error is None:
-            sections.append(
-                f"error: expected the app to raise an error {expectation.error.describe}, but "
-                f"{action.step if action else 'no action'} ran without one"
+        sections.extend(
+            _outcome(
+                "error",
+                expectation.error,
+                action.error if action else None,
+                f"expected the app to raise an error {expectation.error.describe}, but {step} ran without one",
+                f"the app raised an error during {step}, but not the expected one",
             )
-        elif why := expectation.error.mismatch(action.error):
-            sections.append(f"error: the app raised an error during {action.step}, but not the expected one: {why}")
+        )
     if expectation.validation is not None:
-        action = seen.last_action
-        if action is None or action.validation is None:
-            sections.append(
-                f"validation: expected the app's validator to refuse {action.step if action else 'an action'} "
-                f"with {expectation.validation.describe}, but it was accepted"
+        sections.extend(
+            _outcome(
+                "validation",
+                expectation.validation,
+                action.validation if action else None,
+                f"expected the app's validator to refuse {step} with {expectation.validation.describe}, but it "
+                "was accepted",
+                f"the app's validator refused {step}, but not as expected",
             )
-        elif why := expectation.validation.mismatch(action.validation):
-            sections.append(f"validation: the app's validator refused {action.step}, but not as expected: {why}")
+        )
     if expectation.model is not None:
         sections.extend(_check_model(expectation.model, seen.last_action))
     return sections
+
+
+def _outcome(title: str, matcher: Matcher, said: str | None, absent: str, differs: str) -> list[str]:
+    """An outcome of the last action (an app error, a validator's refusal) checked against ``matcher``."""
+    if said is None:
+        return [f"{title}: {absent}"]
+    if why := matcher.mismatch(said):
+        return [f"{title}: {differs}: {why}"]
+    return []
 
 
 def _check_model(expectation: ModelExpectation, action: ActionRecord | None) -> list[str]:

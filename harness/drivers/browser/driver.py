@@ -23,7 +23,15 @@ from typing import Any
 from harness.drivers.base import ActionRecord, Driver, require
 from harness.drivers.browser.contexts import WarmContexts
 from harness.drivers.browser.opening import load_page, log_in, send_token_to_the_app_only
-from harness.drivers.browser.page import ICONS, MESSAGES, NOT_IN_TRACKER, ChatPage, group_button, read_value
+from harness.drivers.browser.page import (
+    EXAMPLE_ROWS,
+    ICONS,
+    MESSAGES,
+    NOT_IN_TRACKER,
+    ChatPage,
+    group_button,
+    read_value,
+)
 from harness.drivers.browser.replay import Replay
 from harness.drivers.browser.sync import Sync
 from harness.errors import ActionError, TargetError, first_line
@@ -288,6 +296,7 @@ class BrowserDriver(Driver):
                 target = targets.last_exchange_target(history, step.kind, index)
                 self._click(chat.icon(step.kind, target.last), step, record, chatbot.id, step.kind)
             case steps.Like(index=index) | steps.Dislike(index=index):
+                targets.thumb_offered(chatbot, step.kind)
                 target = targets.feedback_target_for(
                     history, step.kind, index, bool(chatbot.props.get("like_user_message"))
                 )
@@ -320,6 +329,14 @@ class BrowserDriver(Driver):
                 if button.count() == 0:
                     raise ActionError(f"the option {shown!r} of message {position} is not on the page")
                 self._click(button.first, step, record, chatbot.id, "option_select")
+            case steps.SelectExample(index=index, text=text) if not chatbot.props.get("examples") and (
+                table := targets.table_example(chat.app, index=index, text=text)
+            ):
+                component, position, _ = table
+                rows = chat.block(component).locator(EXAMPLE_ROWS)
+                if rows.count() <= position:
+                    raise ActionError(f"example {position} is not on the page (the table shows {rows.count()} rows)")
+                self._click(rows.nth(position), step, record, component.id, "click")
             case steps.SelectExample(index=index, text=text):
                 position, _ = targets.example_target(chatbot, history, index=index, text=text)
                 buttons = chat.chat().locator("button.example")

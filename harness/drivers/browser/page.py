@@ -68,6 +68,8 @@ KIND_MARK = {
     "checkboxgroup": "[data-testid=checkbox-group]",
     "code": ".cm-editor",
 }
+#: the rows of a gr.Examples table (a Dataset), in table or gallery layout
+EXAMPLE_ROWS = "tr.tr-body, button.gallery-item"
 #: a gr.Button (and its kin) on the page: Gradio gives each its size as a class
 APP_BUTTON = "button.lg, button.md, button.sm"
 #: a progress indicator left showing an error has its own "Clear" button: not the trash icon
@@ -108,6 +110,8 @@ class ChatPage:
             return page.locator(CHAT_LOG).nth(nth).locator(BLOCK)
         if component.type in KIND_INPUT:
             return page.locator(KIND_INPUT[component.type]).nth(nth).locator(BLOCK)
+        if component.type == "dataset":  # a gr.Examples table: its label is no form label
+            return page.locator(LEAF_BLOCK).filter(has=page.locator(EXAMPLE_ROWS)).nth(nth)
         if component.text:  # a button: the element itself, by its text and position among those reading it
             same = [c for c in kind if app.components[c].text == component.text]
             text = re.compile(f"^\\s*{re.escape(component.text)}\\s*$")
