@@ -10,6 +10,7 @@ both drivers, with the same words.
   CheckboxGroup in its closed accordion, as ``demo/chatinterface_artifacts``.
 * ``fixtures/validator_app.py``: a validator refuses a message (``expect: {validation: ...}``), as
   ``demo/validator_chatinterface``.
+* ``fixtures/chain_error_app.py``: an error in the second step of a submit chain, reported by both.
 * ``fixtures/flagging_app.py``: ChatInterface flag options with a Like and no Dislike, as the
   "Creating a Chatbot Fast" guide; ``fixtures/chat_interface_app.py``: the MultimodalTextbox after undo.
 """
@@ -28,6 +29,7 @@ BUTTONS = (GUIDES / "buttons.chat.yaml").read_text()
 PREFILL = (GUIDES / "prefill.chat.yaml").read_text()
 ARTIFACTS = (GUIDES / "artifacts.chat.yaml").read_text()
 VALIDATOR = (GUIDES / "validator.chat.yaml").read_text()
+CHAIN_ERROR = (GUIDES / "chain_error.chat.yaml").read_text()
 
 #: each broken variant of an app: its scenario file, and what each driver must say
 VARIANTS = {
@@ -65,10 +67,14 @@ VARIANTS = {
         "validation: the app's validator refused step 1 (send), but not as expected: "
         "expected \"Can't be error\", got ''",
     ),
+    "fixtures.chain_error_app:swallows_error": (
+        CHAIN_ERROR,
+        "send got no reply: no assistant message follows the prompt",  # the send contract sees it first
+    ),
 }
 # scenarios of the variants that fail (the others pass): buttons 1 + 2 + 1, prefill 2 + 1, artifacts 2 + 1,
-# validator 1
-FAILING = 4 + 3 + 3 + 1
+# validator 1, chained error 1
+FAILING = 4 + 3 + 3 + 1 + 1
 
 #: what a person cannot do on a chat with no textbox, and on a button that is not there
 MISUSE = {
