@@ -188,8 +188,8 @@ class ApiDriver(Driver):
                     self.history(), index=index, value=value, label=label, option=option
                 )
                 self._trigger(chatbot.id, "option_select", {"index": position, "value": offered.get("value")})
-            case steps.SelectExample(index=index, text=text) if not chatbot.props.get("examples") and (
-                table := targets.table_example(s.app, index=index, text=text)
+            case steps.SelectExample(index=index, text=text) if table := targets.table_example(
+                s.app, chatbot, index=index, text=text
             ):
                 # a gr.Examples table: the page sends the row's position as the table's value
                 component, position, _ = table
@@ -261,7 +261,6 @@ class ApiDriver(Driver):
 
     def _thumbs(self, like: bool, index: int | None) -> None:
         """Like or dislike, as the page sends them: clicking a liked reply's Like again sends ""."""
-        self._require_listener("like")
         targets.thumb_offered(self.session.chatbot, "like" if like else "dislike")
         first, contents = self._feedback_target("like" if like else "dislike", index)
         liked: bool | str = "" if self._feedback.get(first) == like else like

@@ -219,11 +219,13 @@ def chosen(component: Component, value: Any) -> list[tuple[str, Any]]:
 
 
 def table_example(
-    app: AppConfig, *, index: int | None = None, text: str | None = None
+    app: AppConfig, chatbot: Component, *, index: int | None = None, text: str | None = None
 ) -> tuple[Component, int, list[Any]] | None:
     """The row of a ``gr.Examples`` table (a Dataset; ChatInterface shows its examples that way when
     they carry additional inputs) a ``select_example`` step clicks: ``(table, position, row)``, or
-    None when the page shows no such table."""
+    None when the chatbot shows examples of its own or the page shows no such table."""
+    if chatbot.props.get("examples"):
+        return None
     tables = [c for c in app.shown_of_type("dataset") if app.listeners(c.id, "click")]
     if not tables:
         return None

@@ -329,8 +329,8 @@ class BrowserDriver(Driver):
                 if button.count() == 0:
                     raise ActionError(f"the option {shown!r} of message {position} is not on the page")
                 self._click(button.first, step, record, chatbot.id, "option_select")
-            case steps.SelectExample(index=index, text=text) if not chatbot.props.get("examples") and (
-                table := targets.table_example(chat.app, index=index, text=text)
+            case steps.SelectExample(index=index, text=text) if table := targets.table_example(
+                chat.app, chatbot, index=index, text=text
             ):
                 component, position, _ = table
                 rows = chat.block(component).locator(EXAMPLE_ROWS)

@@ -233,7 +233,8 @@ def read_value(component: Component, block: Any) -> Any:
     if kind == "checkboxgroup":  # the ticked boxes' choices, by the text beside each
         values = {text: value for text, value in choices(component)}
         ticked = block.locator("label").filter(has=block.page.locator("input[type=checkbox]:checked"))
-        return [values.get(label.inner_text().strip(), label.inner_text().strip()) for label in ticked.all()]
+        texts = [label.inner_text().strip() for label in ticked.all()]
+        return [values.get(text, text) for text in texts]
     if kind == "code":
         return "\n".join(line.inner_text() for line in block.locator(".cm-line").all())
     if kind == "checkbox":
